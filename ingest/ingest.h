@@ -1,0 +1,126 @@
+/* ingest/ingest.h - reading the world: release records and graph-data.
+ *
+ * Ingest turns files (and later registries and git) into plain in-memory
+ * records. It applies no policy: policy/ turns these records into a graph.
+ * Every parse error names the file and, where there is one, the line.
+ */
+#ifndef CINCY_INGEST_H
+#define CINCY_INGEST_H
+
+#include <stddef.h>
+
+#include "graph/graph.h"
+
+/* ---------------------------------------------------------------------------
+ * Releases. One record per release image, whatever its source. The directory
+ * source reads this layout (docs/release-dir.md):
+ *
+ *   <root>/<any name>/release-metadata   exact bytes of the image's
+ *                                         release-manifests/release-metadata
+ *   <root>/<any name>/image.json         {"payload": "<registry>/<repo>@sha256:<hex>",
+ *                                          "architecture": "amd64"}
+ *
+ * Subdirectories may be nested one level (e.g. <root>/<arch>/<name>/...).
+ */
+typedef struct ingest_release {
+    char *version;      /* release-metadata "version", verbatim (validated semver) */
+    char *payload;      /* pull spec, registry/repo@sha256:<hex> */
+    char *arch;         /* amd64, arm64, ppc64le, s390x or multi */
+    char *manifestref;  /* "sha256:<hex>" from the payload's digest */
+    char **previous;    /* release-metadata "previous" (semver strings) */
+    size_t nprevious;
+    char **next;        /* release-metadata "next" */
+    size_t nnext;
+    char **meta_keys;   /* release-metadata "metadata", file order */
+    char **meta_values;
+    size_t nmeta;
+    char *source;       /* where it came from (path), for error messages */
+} ingest_release;
+
+typedef struct ingest_releases {
+    ingest_release *items;
+    size_t count;
+} ingest_releases;
+
+/* Parses one release-metadata document (JSON, kind cincinnati-metadata-v0) into
+ * the version/previous/next/meta fields of out; the other fields are left NULL.
+ * file names the document in errors. Unknown top-level keys are ignored; a wrong
+ * kind, a non-semver version or a non-string metadata value is CINCY_EINVALID. */
+int ingest_release_metadata_parse(ingest_release *out, const char *json, size_t len,
+                                  const char *file, cincy_error *err);
+void ingest_release_clear(ingest_release *r); /* frees what r owns; NULL-safe */
+
+/* Loads every release under root (layout above). A release directory that
+ * fails to parse makes the whole load fail with its path in err: a release
+ * directory is produced by tools, so a bad one is a bug worth stopping on. */
+int ingest_releases_load_dir(ingest_releases **out, const char *root, cincy_error *err);
+void ingest_releases_free(ingest_releases *rs); /* NULL-safe */
+
+/* ---------------------------------------------------------------------------
+ * Graph-data in the layout of openshift/cincinnati-graph-data:
+ *   version, channels/<name>.yaml, blocked-edges/<name>.yaml, raw/metadata.json
+ */
+typedef struct ingest_channel {
+    char *name;       /* "name:" from the file (the file name is not used) */
+    char **versions;  /* "versions:", file order, each a valid semver string */
+    size_t nversions;
+    char *file;       /* "channels/stable-4.16.yaml" */
+} ingest_channel;
+
+typedef struct ingest_block {
+    char *to;         /* target version (semver string) */
+    char *from;       /* regular expression over source "x.y.z+arch" strings */
+    int is_risk;      /* 0: pure block (remove edges); 1: conditional risk */
+    graph_risk risk;  /* when is_risk */
+    char *file;       /* "blocked-edges/4.16.0-Foo.yaml" */
+} ingest_block;
+
+typedef struct ingest_raw_meta {
+    char *version;    /* key of raw/metadata.json, a valid semver string */
+    char **keys;
+    char **values;
+    size_t n;
+} ingest_raw_meta;
+
+typedef struct ingest_graph_data {
+    char *schema_version;      /* contents of "version", trimmed, e.g. "1.1.0" */
+    ingest_channel *channels;  /* sorted by file name */
+    size_t nchannels;
+    ingest_block *blocks;      /* sorted by file name */
+    size_t nblocks;
+    ingest_raw_meta *raw;      /* file order */
+    size_t nraw;
+    char *root;                /* directory it was read from */
+} ingest_graph_data;
+
+/* Loads graph-data from dir. Fatal (CINCY_EINVALID, nothing returned): missing
+ * version file, channels/ or blocked-edges/ directory, or raw/metadata.json; a
+ * schema version that is not semver or whose major is not 1; raw/metadata.json
+ * that is not a JSON object of objects of strings. Per-file problems in channels/
+ * and blocked-edges/ (bad YAML, wrong shape, bad version, bad regex) skip that
+ * file with a warning naming file and line, as the reference does; .yml and
+ * other extensions are ignored. */
+int ingest_graph_data_load_dir(ingest_graph_data **out, const char *dir, cincy_error *err);
+void ingest_graph_data_free(ingest_graph_data *gd); /* NULL-safe */
+
+/* Stricter parse of one channel / blocked-edge file, used by the loader and by
+ * tests: returns CINCY_EINVALID with file:line on any problem. rel names the
+ * file in messages ("channels/x.yaml"). */
+int ingest_channel_parse(ingest_channel *out, const char *yaml, size_t len,
+                         const char *rel, cincy_error *err);
+void ingest_channel_clear(ingest_channel *c);
+int ingest_block_parse(ingest_block *out, const char *yaml, size_t len, const char *rel,
+                       cincy_error *err);
+void ingest_block_clear(ingest_block *b);
+
+/* ---------------------------------------------------------------------------
+ * Demo data: writes release directories (layout above) for every version
+ * listed in gd's channels, for amd64, arm64, s390x, ppc64le and multi.
+ * previous = every lower version of the same major.minor, plus every version
+ * of the previous minor listed in a channel file of this minor. Payload
+ * digests are sha256("<arch>/<version>") so output is deterministic.
+ * *out_count receives the number of releases written. */
+int ingest_demo_write(const ingest_graph_data *gd, const char *out_dir, size_t *out_count,
+                      cincy_error *err);
+
+#endif

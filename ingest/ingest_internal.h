@@ -1,0 +1,104 @@
+/* ingest/ingest_internal.h - helpers shared by the ingest/ source files.
+ * Never included from outside ingest/: file reading with size caps, sorted
+ * directory listings, growable string arrays and the YAML document helpers
+ * that the channel and blocked-edge parsers share. */
+#ifndef CINCY_INGEST_INTERNAL_H
+#define CINCY_INGEST_INTERNAL_H
+
+#include <stddef.h>
+
+#include <yaml.h>
+
+#include "ingest/ingest.h"
+
+/* ---------------------------------------------------------------------------
+ * Files (ingest/fsutil.c)
+ */
+
+/* Reads the whole file at path into a new NUL-terminated buffer. Returns 0,
+ * CINCY_ENOTFOUND (no such file), CINCY_ETOOBIG (larger than cap bytes) or
+ * CINCY_ERROR (not a regular file, I/O). Errors name errname (the path the
+ * user knows, e.g. "channels/x.yaml"). *out is untouched on failure. */
+int ingest_read_file(char **out, size_t *out_len, const char *path, size_t cap, const char *errname,
+                     cincy_error *err);
+
+/* Writes len bytes to path (created or truncated, mode 0644). */
+int ingest_write_file(const char *path, const char *data, size_t len, cincy_error *err);
+
+/* mkdir -p: creates path and missing parents (mode 0755); existing is fine. */
+int ingest_mkdir_p(const char *path, cincy_error *err);
+
+/* Names in directory path, without "." and "..", sorted by strcmp. Returns 0,
+ * CINCY_ENOTFOUND (no such directory) or CINCY_ERROR. Free with ingest_strv_free. */
+int ingest_list_dir(char ***out, size_t *out_count, const char *path, cincy_error *err);
+
+/* 1 when path is a directory / regular file (following symlinks). */
+int ingest_is_dir(const char *path);
+int ingest_is_file(const char *path);
+
+/* "<a>/<b>" as a new string, or NULL on out of memory. */
+char *ingest_path_join(const char *a, const char *b);
+
+/* ---------------------------------------------------------------------------
+ * Growable string arrays (ingest/fsutil.c). A NULL array with n == 0 is empty.
+ */
+typedef struct ingest_strv {
+    char **items;
+    size_t n;
+    size_t cap;
+} ingest_strv;
+
+/* Appends a copy of s (len bytes). Returns 0 or CINCY_ERROR (out of memory). */
+int ingest_strv_pushn(ingest_strv *v, const char *s, size_t len);
+int ingest_strv_push(ingest_strv *v, const char *s);
+/* Hands the array over (into *out and *n) and v is empty again. */
+void ingest_strv_take(ingest_strv *v, char ***out, size_t *n);
+void ingest_strv_clear(ingest_strv *v);
+void ingest_strv_free(char **items, size_t n); /* frees each string and the array */
+
+int ingest_oom(cincy_error *err); /* sets and returns CINCY_ERROR "out of memory" */
+
+/* ---------------------------------------------------------------------------
+ * YAML documents (ingest/yaml_doc.c): libyaml's document API with the checks
+ * every graph-data file needs. Lines are 1-based (libyaml marks are 0-based).
+ */
+typedef struct ingest_yaml {
+    yaml_document_t doc;
+    int loaded;      /* doc must be deleted */
+    const char *rel; /* file name for errors (borrowed) */
+} ingest_yaml;
+
+/* Loads exactly one YAML document whose root is a mapping. Errors: syntax
+ * ("invalid yaml: ..." at the problem's line), empty input, a second document,
+ * a non-mapping root. Call ingest_yaml_clear afterwards in every case. */
+int ingest_yaml_load(ingest_yaml *y, const char *text, size_t len, const char *rel,
+                     cincy_error *err);
+void ingest_yaml_clear(ingest_yaml *y);
+
+yaml_node_t *ingest_yaml_root(ingest_yaml *y);
+yaml_node_t *ingest_yaml_node(ingest_yaml *y, int index); /* by libyaml node index */
+int ingest_yaml_line(const yaml_node_t *node);            /* 1-based */
+
+/* Finds the values of the named keys of a mapping in one pass. names has n
+ * entries; values[i] receives the value node of names[i] or NULL. The key
+ * node of the first key not in names goes to *unknown (NULL if none).
+ * Duplicate keys and non-scalar keys are CINCY_EINVALID. */
+int ingest_yaml_fields(ingest_yaml *y, yaml_node_t *map, const char *const *names, size_t n,
+                       yaml_node_t **values, yaml_node_t **unknown, cincy_error *err);
+
+/* Copies a scalar value into a new string. A non-scalar, a null (empty plain
+ * scalar, "~", "null") or a value containing NUL is CINCY_EINVALID:
+ * "field '<field>' must be a string". */
+int ingest_yaml_string(char **out, ingest_yaml *y, yaml_node_t *node, const char *field,
+                       cincy_error *err);
+
+/* Like ingest_yaml_string, then checks the value is semver:
+ * "field '<field>': '<v>' is not a valid version". */
+int ingest_yaml_version(char **out, ingest_yaml *y, yaml_node_t *node, const char *field,
+                        cincy_error *err);
+
+/* Shared by the JSON readers: the message for a bad version, with the value
+ * cut short so a hostile file cannot fill the log line. */
+#define INGEST_QUOTE_MAX 80
+
+#endif
