@@ -1,0 +1,360 @@
+/* server/cli.c - the `cincy` command line: serve, demo-releases, version, help.
+ *
+ * Exit codes: 0 success, 1 a runtime or configuration failure (the message
+ * says which file and line), 2 a command line the program does not understand
+ * (usage goes to stderr).
+ *
+ * `serve` blocks SIGINT, SIGTERM and SIGHUP before any thread starts, so every
+ * libmicrohttpd thread inherits the mask and only the main thread's sigwait
+ * sees them: SIGHUP reloads, SIGINT/SIGTERM stop cleanly.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+#include "server/server_internal.h"
+
+#ifndef CINCY_VERSION
+#define CINCY_VERSION "0.0.0"
+#endif
+#ifndef CINCY_GIT_COMMIT
+#define CINCY_GIT_COMMIT "unknown"
+#endif
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: cincy <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve           serve the update graph (Cincinnati protocol) over HTTP\n"
+    "  demo-releases   write demo release records for every version in graph-data\n"
+    "  version         print the version and commit\n"
+    "  help            print this help (also -h, --help)\n"
+    "\n"
+    "serve options (each overrides the config file):\n"
+    "  --config FILE        YAML configuration; every key is documented in\n"
+    "                       config/cincy.yaml and docs/configuration.md\n"
+    "  --graph-data DIR     graph-data directory (sources.graph_data.directory)\n"
+    "  --releases DIR       release records directory (sources.releases.directory)\n"
+    "  --graph-port N       graph listener port, 0 picks a free one (graph.port)\n"
+    "  --status-port N      status listener port, 0 picks a free one (status.port)\n"
+    "  --log-level LEVEL    debug, info, warn or error (log_level)\n"
+    "\n"
+    "demo-releases options:\n"
+    "  --graph-data DIR     graph-data to read (required)\n"
+    "  --out DIR            directory to write release records into (required)\n"
+    "\n"
+    "signals (serve): SIGHUP reloads both sources; SIGINT and SIGTERM stop.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "cincy: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", usage_text);
+    return EXIT_USAGE;
+}
+
+static int print_error(const cincy_error *err)
+{
+    char msg[800];
+
+    fprintf(stderr, "cincy: %s\n", cincy_error_format(err, msg, sizeof(msg)));
+    return EXIT_FAILURE;
+}
+
+/* ---------------------------------------------------------------------------
+ * Option parsing: "--name VALUE" or "--name=VALUE". */
+
+typedef struct cli_opts {
+    const char *config;
+    const char *graph_data;
+    const char *releases;
+    const char *out;
+    const char *graph_port;
+    const char *status_port;
+    const char *log_level;
+} cli_opts;
+
+typedef struct opt_spec {
+    const char *name;
+    size_t offset; /* of the const char * in cli_opts */
+} opt_spec;
+
+static const opt_spec serve_opts[] = {
+    {"--config", offsetof(cli_opts, config)},
+    {"--graph-data", offsetof(cli_opts, graph_data)},
+    {"--releases", offsetof(cli_opts, releases)},
+    {"--graph-port", offsetof(cli_opts, graph_port)},
+    {"--status-port", offsetof(cli_opts, status_port)},
+    {"--log-level", offsetof(cli_opts, log_level)},
+    {NULL, 0},
+};
+static const opt_spec demo_opts[] = {
+    {"--graph-data", offsetof(cli_opts, graph_data)},
+    {"--out", offsetof(cli_opts, out)},
+    {NULL, 0},
+};
+
+/* Returns 0, 1 when help was asked for, or EXIT_USAGE (message printed). */
+static int parse_opts(cli_opts *o, int argc, char **argv, const opt_spec *specs)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '='), *value;
+        size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+        const opt_spec *s;
+
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+            return 1;
+        for (s = specs; s->name && (strlen(s->name) != n || strncmp(s->name, arg, n)); s++)
+            ;
+        if (!s->name)
+            return usage_error("unknown option '%s'", arg);
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return usage_error("option '%s' needs a value", arg);
+        }
+        *(const char **)((char *)o + s->offset) = value;
+    }
+    return 0;
+}
+
+static int parse_port(int *out, const char *opt, const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (!s[0] || *end || v < 0 || v > 65535) {
+        fprintf(stderr, "cincy: %s: expected a port from 0 to 65535, got '%s'\n", opt, s);
+        return EXIT_USAGE;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* A command-line path made absolute against the working directory. */
+static int set_dir(char **slot, const char *path)
+{
+    char cwd[PATH_MAX];
+    char *v;
+    size_t n;
+
+    if (path[0] == '/') {
+        v = strdup(path);
+    } else {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return CINCY_ERROR;
+        n = strlen(cwd) + strlen(path) + 2;
+        if ((v = malloc(n)))
+            snprintf(v, n, "%s/%s", cwd, path);
+    }
+    if (!v)
+        return CINCY_ERROR;
+    free(*slot);
+    *slot = v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * serve */
+
+static int apply_overrides(server_config *cfg, const cli_opts *o)
+{
+    int rc;
+
+    if (o->graph_port && (rc = parse_port(&cfg->graph_port, "--graph-port", o->graph_port)))
+        return rc;
+    if (o->status_port && (rc = parse_port(&cfg->status_port, "--status-port", o->status_port)))
+        return rc;
+    if (o->log_level && cincy_log_level_parse(&cfg->log_level, o->log_level) < 0) {
+        fprintf(stderr, "cincy: --log-level: expected debug, info, warn or error, got '%s'\n",
+                o->log_level);
+        return EXIT_USAGE;
+    }
+    if ((o->graph_data && set_dir(&cfg->graph_data_dir, o->graph_data) < 0) ||
+        (o->releases && set_dir(&cfg->releases_dir, o->releases) < 0)) {
+        fprintf(stderr, "cincy: cannot resolve a directory path\n");
+        return EXIT_FAILURE;
+    }
+    if (!cfg->graph_data_dir || !cfg->releases_dir) {
+        fprintf(stderr,
+                "cincy: no %s directory configured: set %s in the config file (see "
+                "config/cincy.yaml) or pass %s DIR\n",
+                cfg->graph_data_dir ? "releases" : "graph-data",
+                cfg->graph_data_dir ? "sources.releases.directory" : "sources.graph_data.directory",
+                cfg->graph_data_dir ? "--releases" : "--graph-data");
+        return EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* Host part of a URL a person can paste: brackets for IPv6, loopback for
+ * the any-addresses. */
+static void url_host(char *out, size_t size, const char *address)
+{
+    if (!strcmp(address, "0.0.0.0"))
+        snprintf(out, size, "127.0.0.1");
+    else if (!strcmp(address, "::"))
+        snprintf(out, size, "[::1]");
+    else if (strchr(address, ':'))
+        snprintf(out, size, "[%s]", address);
+    else
+        snprintf(out, size, "%s", address);
+}
+
+static void log_urls(const server *s, const server_config *cfg)
+{
+    char graph_host[64], status_host[64];
+
+    url_host(graph_host, sizeof(graph_host), cfg->graph_address);
+    url_host(status_host, sizeof(status_host), cfg->status_address);
+    cincy_log(CINCY_LOG_INFO, "server",
+              "graph url\turl=http://%s:%d%s/v1/graph?channel=stable-4.16", graph_host,
+              server_graph_port(s), cfg->path_prefix);
+    if (cfg->web_dir)
+        cincy_log(CINCY_LOG_INFO, "server", "web page\turl=http://%s:%d/", graph_host,
+                  server_graph_port(s));
+    cincy_log(CINCY_LOG_INFO, "server", "metrics url\turl=http://%s:%d/metrics", status_host,
+              server_status_port(s));
+}
+
+/* Waits for signals until SIGINT or SIGTERM; SIGHUP reloads. */
+static void run_until_stopped(server *s, const sigset_t *set)
+{
+    cincy_error err;
+    int sig;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            cincy_log(CINCY_LOG_INFO, "server", "SIGHUP: reloading");
+            cincy_error_clear(&err);
+            (void)server_reload(s, &err); /* a failure is logged and the old graph stays */
+            continue;
+        }
+        cincy_log(CINCY_LOG_INFO, "server", "stopping\tsignal=%s",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return;
+    }
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    cli_opts o = {0};
+    server_config cfg;
+    server *s = NULL;
+    cincy_error err;
+    sigset_t set;
+    int rc;
+
+    cincy_error_clear(&err);
+    memset(&cfg, 0, sizeof(cfg));
+    if ((rc = parse_opts(&o, argc, argv, serve_opts)) == 1) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (o.config)
+        rc = server_config_load(&cfg, o.config, &err);
+    else
+        rc = server_config_defaults(&cfg);
+    if (rc < 0) {
+        rc = print_error(&err);
+        goto cleanup;
+    }
+    if ((rc = apply_overrides(&cfg, &o)))
+        goto cleanup;
+    cincy_log_set_level(cfg.log_level);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread exists */
+    signal(SIGPIPE, SIG_IGN);               /* a client hanging up is not our death */
+
+    if (server_start(&s, &cfg, &err) < 0) {
+        rc = print_error(&err);
+        goto cleanup;
+    }
+    cincy_log(CINCY_LOG_INFO, "server", "cincy %s starting\tcommit=%s config=\"%s\"", CINCY_VERSION,
+              CINCY_GIT_COMMIT, cfg.file ? cfg.file : "(defaults)");
+    log_urls(s, &cfg);
+    /* A failed first load does not exit: readiness stays 503, the error is
+     * logged, and a SIGHUP after fixing the data retries. */
+    (void)server_reload(s, &err);
+    run_until_stopped(s, &set);
+    rc = 0;
+cleanup:
+    server_stop(s);
+    server_config_clear(&cfg);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * demo-releases, version */
+
+static int cmd_demo_releases(int argc, char **argv)
+{
+    cli_opts o = {0};
+    ingest_graph_data *gd = NULL;
+    cincy_error err;
+    size_t count = 0;
+    int rc;
+
+    cincy_error_clear(&err);
+    if ((rc = parse_opts(&o, argc, argv, demo_opts)) == 1) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!o.graph_data || !o.out)
+        return usage_error("%s", "demo-releases needs --graph-data DIR and --out DIR");
+    if (ingest_graph_data_load_dir(&gd, o.graph_data, &err) < 0 ||
+        ingest_demo_write(gd, o.out, &count, &err) < 0) {
+        rc = print_error(&err);
+        goto cleanup;
+    }
+    printf("cincy: wrote %zu demo release records to %s\n", count, o.out);
+    rc = 0;
+cleanup:
+    ingest_graph_data_free(gd);
+    return rc;
+}
+
+static int cmd_version(int argc)
+{
+    if (argc > 0)
+        return usage_error("%s", "version takes no options");
+    printf("cincy %s (commit %s)\n", CINCY_VERSION, CINCY_GIT_COMMIT);
+    return 0;
+}
+
+int server_main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (!cmd)
+        return usage_error("%s", "no command given");
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))
+        return cmd_version(argc - 2);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "demo-releases"))
+        return cmd_demo_releases(argc - 2, argv + 2);
+    return usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,525 @@
+/* server/config.c - the YAML configuration file (config/cincy.yaml documents
+ * every key).
+ *
+ * The file is loaded as a libyaml document and walked against a table of known
+ * keys per section. Anything unexpected - an unknown or repeated key, a port
+ * that is not 0..65535, a list where a path belongs - stops the load with the
+ * file, the 1-based line and the dotted key name, because a server that starts
+ * on a half-understood config is worse than one that refuses to start.
+ */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "server/server_internal.h"
+
+#define CONFIG_FILE_MAX (1u << 20) /* configs are a few hundred bytes; this bounds a wrong path */
+#define CONFIG_SHOW_MAX 64         /* how much of a bad value an error message repeats */
+
+typedef enum {
+    FIELD_SECTION,  /* a nested mapping, described by .sub */
+    FIELD_LOGLEVEL, /* cincy_log_level */
+    FIELD_ADDRESS,  /* char *, numeric IPv4 or IPv6 */
+    FIELD_PORT,     /* int 0..65535 */
+    FIELD_THREADS,  /* unsigned 1..SERVER_THREADS_MAX */
+    FIELD_PREFIX,   /* char *, normalised URL path prefix */
+    FIELD_DIR,      /* char *, absolute path or NULL */
+} field_kind;
+
+typedef struct key_spec {
+    const char *name;
+    field_kind kind;
+    size_t offset;              /* of the field in server_config (not for sections) */
+    const struct key_spec *sub; /* keys of a section, NULL-name terminated */
+} key_spec;
+
+static const key_spec graph_keys[] = {
+    {"address", FIELD_ADDRESS, offsetof(server_config, graph_address), NULL},
+    {"port", FIELD_PORT, offsetof(server_config, graph_port), NULL},
+    {"path_prefix", FIELD_PREFIX, offsetof(server_config, path_prefix), NULL},
+    {"threads", FIELD_THREADS, offsetof(server_config, threads), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec status_keys[] = {
+    {"address", FIELD_ADDRESS, offsetof(server_config, status_address), NULL},
+    {"port", FIELD_PORT, offsetof(server_config, status_port), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec releases_keys[] = {
+    {"directory", FIELD_DIR, offsetof(server_config, releases_dir), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec graph_data_keys[] = {
+    {"directory", FIELD_DIR, offsetof(server_config, graph_data_dir), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec sources_keys[] = {
+    {"releases", FIELD_SECTION, 0, releases_keys},
+    {"graph_data", FIELD_SECTION, 0, graph_data_keys},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec web_keys[] = {
+    {"directory", FIELD_DIR, offsetof(server_config, web_dir), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec top_keys[] = {
+    {"log_level", FIELD_LOGLEVEL, offsetof(server_config, log_level), NULL},
+    {"graph", FIELD_SECTION, 0, graph_keys},
+    {"status", FIELD_SECTION, 0, status_keys},
+    {"sources", FIELD_SECTION, 0, sources_keys},
+    {"web", FIELD_SECTION, 0, web_keys},
+    {NULL, 0, 0, NULL},
+};
+
+typedef struct parse_ctx {
+    server_config *cfg;
+    yaml_document_t *doc;
+    const char *file;     /* names the config in errors */
+    const char *base_dir; /* relative directories resolve against it */
+    cincy_error *err;
+} parse_ctx;
+
+/* ---------------------------------------------------------------------------
+ * Small helpers */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Frees the char * field at offset and stores v (which it takes over). */
+static void set_string_field(server_config *cfg, size_t offset, char *v)
+{
+    char **slot = (char **)((char *)cfg + offset);
+    free(*slot);
+    *slot = v;
+}
+
+/* Spec §1.2: exactly one leading '/', none trailing. Unlike the reference,
+ * "" and "/" give no prefix at all rather than routes like "//graph". */
+static char *normalise_prefix(const char *p)
+{
+    size_t start = 0, end = strlen(p);
+    char *out;
+
+    while (start < end && p[start] == '/')
+        start++;
+    while (end > start && p[end - 1] == '/')
+        end--;
+    if (start == end)
+        return strdup("");
+    out = malloc(end - start + 2);
+    if (!out)
+        return NULL;
+    out[0] = '/';
+    memcpy(out + 1, p + start, end - start);
+    out[end - start + 1] = '\0';
+    return out;
+}
+
+/* path itself when absolute, else base_dir/path, base_dir defaulting to the
+ * working directory. The result is not canonicalised: the directory need not
+ * exist yet (demo releases are generated at build time). */
+static char *resolve_path(const char *base_dir, const char *path)
+{
+    char cwd[4096];
+    char *out;
+    size_t n;
+
+    if (path[0] == '/')
+        return strdup(path);
+    if (!base_dir || base_dir[0] != '/') {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return NULL;
+        if (base_dir && base_dir[0] && strcmp(base_dir, ".") != 0) {
+            n = strlen(cwd);
+            snprintf(cwd + n, sizeof(cwd) - n, "/%s", base_dir);
+        }
+        base_dir = cwd;
+    }
+    n = strlen(base_dir) + strlen(path) + 2;
+    out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s%s", base_dir, base_dir[strlen(base_dir) - 1] == '/' ? "" : "/",
+                 path);
+    return out;
+}
+
+static int is_null_scalar(const yaml_node_t *n)
+{
+    const char *v = (const char *)n->data.scalar.value;
+
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    return !v[0] || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+           !strcmp(v, "NULL");
+}
+
+static int line_of(const yaml_node_t *n)
+{
+    return (int)n->start_mark.line + 1; /* libyaml marks are 0-based */
+}
+
+static const char *node_kind_name(const yaml_node_t *n)
+{
+    return n->type == YAML_MAPPING_NODE ? "a mapping" : "a list";
+}
+
+/* Parses a whole decimal integer in [lo, hi]. Returns 1 when it is one. */
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    if (!s[0] || s[0] == '+' || s[0] == ' ')
+        return 0;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static void join_path(char *out, size_t size, const char *path, const char *key)
+{
+    if (path[0])
+        snprintf(out, size, "%s.%s", path, key);
+    else
+        snprintf(out, size, "%s", key);
+}
+
+/* ---------------------------------------------------------------------------
+ * Fields */
+
+static int walk_mapping(parse_ctx *p, const yaml_node_t *map, const char *path,
+                        const key_spec *keys);
+
+static int set_prefix(parse_ctx *p, const key_spec *k, const yaml_node_t *v, const char *s)
+{
+    char *copy = normalise_prefix(s);
+
+    if (!copy)
+        return cincy_error_set(p->err, CINCY_ERROR, p->file, line_of(v), "out of memory");
+    set_string_field(p->cfg, k->offset, copy);
+    return 0;
+}
+
+static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, const yaml_node_t *v)
+{
+    const char *s = (const char *)v->data.scalar.value;
+    char *copy;
+    long n;
+    unsigned char addr[16];
+    server_config *cfg = p->cfg;
+
+    switch (k->kind) {
+    case FIELD_LOGLEVEL:
+        if (cincy_log_level_parse(&cfg->log_level, s) < 0)
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected one of debug, info, warn, error, "
+                                   "got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        return 0;
+    case FIELD_PORT:
+        if (!parse_int(s, 0, 65535, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected an integer from 0 to 65535, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        *(int *)((char *)cfg + k->offset) = (int)n;
+        return 0;
+    case FIELD_THREADS:
+        if (!parse_int(s, 1, SERVER_THREADS_MAX, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected an integer from 1 to %d, got '%.*s'", name,
+                                   SERVER_THREADS_MAX, CONFIG_SHOW_MAX, s);
+        *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_ADDRESS:
+        if (inet_pton(AF_INET, s, addr) != 1 && inet_pton(AF_INET6, s, addr) != 1)
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': '%.*s' is not an IPv4 or IPv6 address", name,
+                                   CONFIG_SHOW_MAX, s);
+        copy = strdup(s);
+        break;
+    case FIELD_PREFIX:
+        return set_prefix(p, k, v, s);
+    case FIELD_DIR:
+        copy = resolve_path(p->base_dir, s);
+        break;
+    default:
+        assert(!"section handled by the caller");
+        return CINCY_ERROR;
+    }
+    if (!copy)
+        return cincy_error_set(p->err, CINCY_ERROR, p->file, line_of(v), "out of memory");
+    set_string_field(cfg, k->offset, copy);
+    return 0;
+}
+
+static int set_field(parse_ctx *p, const key_spec *k, const char *name, const yaml_node_t *v)
+{
+    if (k->kind == FIELD_SECTION) {
+        if (is_null_scalar(v))
+            return 0; /* "web:" with nothing under it: keep what is there */
+        if (v->type != YAML_MAPPING_NODE)
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected a mapping of keys", name);
+        return walk_mapping(p, v, name, k->sub);
+    }
+    if (k->kind == FIELD_DIR && is_null_scalar(v)) {
+        set_string_field(p->cfg, k->offset, NULL); /* "directory:" switches the source off */
+        return 0;
+    }
+    if (v->type != YAML_SCALAR_NODE)
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                               "field '%s': expected a single value, got %s", name,
+                               node_kind_name(v));
+    if (is_null_scalar(v) && k->kind == FIELD_PREFIX)
+        return set_prefix(p, k, v, ""); /* "path_prefix:" or "~": no prefix */
+    if (is_null_scalar(v))
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                               "field '%s': a value is required", name);
+    if (k->kind == FIELD_DIR && !v->data.scalar.value[0])
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                               "field '%s': a path is required", name);
+    return set_scalar_field(p, k, name, v);
+}
+
+static void list_keys(char *out, size_t size, const key_spec *keys)
+{
+    size_t pos = 0;
+
+    out[0] = '\0';
+    for (const key_spec *k = keys; k->name && pos < size; k++)
+        pos += (size_t)snprintf(out + pos, size - pos, "%s%s", k == keys ? "" : ", ", k->name);
+}
+
+static int walk_mapping(parse_ctx *p, const yaml_node_t *map, const char *path,
+                        const key_spec *keys)
+{
+    unsigned seen = 0; /* bit i: keys[i] already set in this mapping */
+
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *kn = yaml_document_get_node(p->doc, pair->key);
+        yaml_node_t *vn = yaml_document_get_node(p->doc, pair->value);
+        const char *key;
+        char name[256], expected[256];
+        size_t i;
+        int error;
+
+        if (kn->type != YAML_SCALAR_NODE)
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(kn),
+                                   "keys must be plain words, got %s", node_kind_name(kn));
+        key = (const char *)kn->data.scalar.value;
+        for (i = 0; keys[i].name && strcmp(keys[i].name, key) != 0; i++)
+            ;
+        if (!keys[i].name) {
+            list_keys(expected, sizeof(expected), keys);
+            if (path[0])
+                return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(kn),
+                                       "unknown key '%.*s' in '%s' (expected one of %s)",
+                                       CONFIG_SHOW_MAX, key, path, expected);
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(kn),
+                                   "unknown key '%.*s' (expected one of %s)", CONFIG_SHOW_MAX, key,
+                                   expected);
+        }
+        join_path(name, sizeof(name), path, key);
+        if (seen & (1u << i))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(kn),
+                                   "key '%s' given twice", name);
+        seen |= 1u << i;
+        if ((error = set_field(p, &keys[i], name, vn)) < 0)
+            return error;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Public */
+
+int server_config_defaults(server_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->graph_port = SERVER_DEFAULT_GRAPH_PORT;
+    cfg->status_port = SERVER_DEFAULT_STATUS_PORT;
+    cfg->threads = 4;
+    cfg->log_level = CINCY_LOG_INFO;
+    cfg->graph_address = strdup("127.0.0.1");
+    cfg->status_address = strdup("127.0.0.1");
+    cfg->path_prefix = strdup("/api/upgrades_info");
+    if (!cfg->graph_address || !cfg->status_address || !cfg->path_prefix) {
+        server_config_clear(cfg);
+        return CINCY_ERROR;
+    }
+    return 0;
+}
+
+void server_config_clear(server_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->graph_address);
+    free(cfg->status_address);
+    free(cfg->path_prefix);
+    free(cfg->releases_dir);
+    free(cfg->graph_data_dir);
+    free(cfg->web_dir);
+    free(cfg->file);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int server_config_copy(server_config *out, const server_config *src)
+{
+    *out = *src;
+    out->graph_address = dup_or_null(src->graph_address);
+    out->status_address = dup_or_null(src->status_address);
+    out->path_prefix = dup_or_null(src->path_prefix);
+    out->releases_dir = dup_or_null(src->releases_dir);
+    out->graph_data_dir = dup_or_null(src->graph_data_dir);
+    out->web_dir = dup_or_null(src->web_dir);
+    out->file = dup_or_null(src->file);
+    if ((src->graph_address && !out->graph_address) ||
+        (src->status_address && !out->status_address) || (src->path_prefix && !out->path_prefix) ||
+        (src->releases_dir && !out->releases_dir) ||
+        (src->graph_data_dir && !out->graph_data_dir) || (src->web_dir && !out->web_dir) ||
+        (src->file && !out->file)) {
+        server_config_clear(out);
+        return CINCY_ERROR;
+    }
+    return 0;
+}
+
+static int yaml_failure(const yaml_parser_t *parser, const char *file, cincy_error *err)
+{
+    int line = (int)parser->problem_mark.line + 1;
+
+    if (parser->error == YAML_MEMORY_ERROR)
+        return cincy_error_set(err, CINCY_ERROR, file, 0, "out of memory");
+    if (parser->context)
+        return cincy_error_set(err, CINCY_EINVALID, file, line, "invalid yaml: %s %s",
+                               parser->problem ? parser->problem : "syntax error", parser->context);
+    return cincy_error_set(err, CINCY_EINVALID, file, line, "invalid yaml: %s",
+                           parser->problem ? parser->problem : "syntax error");
+}
+
+int server_config_parse(server_config *cfg, const char *yaml, size_t len, const char *file,
+                        const char *base_dir, cincy_error *err)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    server_config tmp;
+    parse_ctx p;
+    int have_doc = 0, error;
+
+    if (!file)
+        file = "config";
+    if ((error = server_config_copy(&tmp, cfg)) < 0)
+        return cincy_error_set(err, CINCY_ERROR, file, 0, "out of memory");
+    if (!yaml_parser_initialize(&parser)) {
+        error = cincy_error_set(err, CINCY_ERROR, file, 0, "out of memory");
+        goto cleanup;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        error = yaml_failure(&parser, file, err);
+        goto cleanup;
+    }
+    have_doc = 1;
+    p = (parse_ctx){&tmp, &doc, file, base_dir, err};
+    root = yaml_document_get_root_node(&doc);
+    if (root && !is_null_scalar(root)) {
+        if (root->type != YAML_MAPPING_NODE) {
+            error = cincy_error_set(err, CINCY_EINVALID, file, line_of(root),
+                                    "expected a mapping of keys at the top level");
+            goto cleanup;
+        }
+        if ((error = walk_mapping(&p, root, "", top_keys)) < 0)
+            goto cleanup;
+    }
+    server_config_clear(cfg);
+    *cfg = tmp; /* cfg changes only when the whole file was understood */
+    memset(&tmp, 0, sizeof(tmp));
+    error = 0;
+cleanup:
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    server_config_clear(&tmp);
+    return error;
+}
+
+/* Reads the whole file into a new NUL-terminated buffer, at most CONFIG_FILE_MAX. */
+static int read_file(char **out, size_t *out_len, const char *path, cincy_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len;
+    int error = 0;
+
+    if (!f)
+        return cincy_error_set(err, CINCY_ENOTFOUND, path, 0, "cannot read config file: %s",
+                               strerror(errno));
+    if (!(buf = malloc(CONFIG_FILE_MAX + 1))) {
+        error = cincy_error_set(err, CINCY_ERROR, path, 0, "out of memory");
+        goto cleanup;
+    }
+    len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        error = cincy_error_set(err, CINCY_ERROR, path, 0, "cannot read config file: %s",
+                                strerror(errno));
+        goto cleanup;
+    }
+    if (len > CONFIG_FILE_MAX) {
+        error = cincy_error_set(err, CINCY_ETOOBIG, path, 0, "config file is larger than %u bytes",
+                                CONFIG_FILE_MAX);
+        goto cleanup;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    buf = NULL;
+cleanup:
+    free(buf);
+    fclose(f);
+    return error;
+}
+
+int server_config_load(server_config *cfg, const char *path, cincy_error *err)
+{
+    char *text = NULL, *dir = NULL, *slash;
+    size_t len = 0;
+    int error;
+
+    if ((error = server_config_defaults(cfg)) < 0)
+        return cincy_error_set(err, CINCY_ERROR, path, 0, "out of memory");
+    if (!(dir = strdup(path))) {
+        error = cincy_error_set(err, CINCY_ERROR, path, 0, "out of memory");
+        goto cleanup;
+    }
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0'; /* "/cincy.yaml" lives in "/" */
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    if ((error = read_file(&text, &len, path, err)) < 0 ||
+        (error = server_config_parse(cfg, text, len, path, dir, err)) < 0)
+        goto cleanup;
+    if (!(cfg->file = strdup(path)))
+        error = cincy_error_set(err, CINCY_ERROR, path, 0, "out of memory");
+cleanup:
+    free(text);
+    free(dir);
+    return error;
+}

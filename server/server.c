@@ -1,0 +1,248 @@
+/* server/server.c - the server object: two listeners and the load step.
+ *
+ * DESIGN. Each listener is a libmicrohttpd daemon with its own internal
+ * thread pool (epoll on Linux). Request threads only read: they take the
+ * current snapshot (graph/), filter it and answer, or answer from the cache.
+ * server_reload runs on the caller's thread (the CLI's main thread, on start
+ * and on SIGHUP): it reads both sources, builds a new snapshot off to the side
+ * and publishes it with one pointer swap, so requests never wait on a load.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ingest/ingest.h"
+#include "policy/policy.h"
+#include "server/server_internal.h"
+
+#define CONNECTION_TIMEOUT_S 30u /* idle keep-alive or slow clients lose their slot */
+
+/* Routes libmicrohttpd's own complaints (accept failures, bad requests it
+ * answered itself) into our log. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    cincy_log(CINCY_LOG_WARN, "http", "%s", buf);
+}
+
+/* Fills ss with address:port. Returns the address family, or 0 if address
+ * is not a numeric IPv4/IPv6 address. */
+static int make_sockaddr(struct sockaddr_storage *ss, const char *address, int port)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        return AF_INET;
+    }
+    if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        return AF_INET6;
+    }
+    return 0;
+}
+
+static int start_listener(struct MHD_Daemon **out, int *out_port, server *s, const char *what,
+                          const char *address, int port, MHD_AccessHandlerCallback handler,
+                          cincy_error *err)
+{
+    struct sockaddr_storage ss;
+    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+    struct MHD_Daemon *d;
+    int family = make_sockaddr(&ss, address, port);
+
+    if (!family)
+        return cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0,
+                               "%s address '%s' is not an IPv4 or IPv6 address", what, address);
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    errno = 0;
+    d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER,
+                         mhd_logger, NULL, /* must come first */
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned int)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+                         CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    if (!d)
+        return cincy_error_set(err, CINCY_ERROR, NULL, 0, "cannot listen on %s port %s:%d: %s",
+                               what, address, port,
+                               errno ? strerror(errno) : "libmicrohttpd refused to start");
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *out_port = info && info->port ? (int)info->port : port;
+    *out = d;
+    return 0;
+}
+
+static int is_directory(const char *path)
+{
+    struct stat st;
+
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int server_start(server **out, const server_config *cfg, cincy_error *err)
+{
+    server *s = calloc(1, sizeof(*s));
+    int error;
+
+    if (!s)
+        return cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
+    server_cache_init(&s->cache);
+    server_metrics_init(&s->metrics);
+    pthread_mutex_init(&s->reload_lock, NULL);
+    if (server_config_copy(&s->cfg, cfg) < 0) {
+        error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
+        goto cleanup;
+    }
+    if (s->cfg.threads < 1)
+        s->cfg.threads = 1;
+    s->web_ok = is_directory(s->cfg.web_dir);
+    if (s->cfg.web_dir && !s->web_ok)
+        cincy_log(CINCY_LOG_WARN, "server",
+                  "web directory not found, the web page is off\t"
+                  "directory=\"%s\"",
+                  s->cfg.web_dir);
+    if ((error = start_listener(&s->graph_daemon, &s->graph_port, s, "graph", s->cfg.graph_address,
+                                s->cfg.graph_port, server_graph_access, err)) < 0 ||
+        (error =
+             start_listener(&s->status_daemon, &s->status_port, s, "status", s->cfg.status_address,
+                            s->cfg.status_port, server_status_access, err)) < 0)
+        goto cleanup;
+    cincy_log(CINCY_LOG_INFO, "server", "listening\tgraph=%s:%d status=%s:%d threads=%u",
+              s->cfg.graph_address, s->graph_port, s->cfg.status_address, s->status_port,
+              s->cfg.threads);
+    *out = s;
+    s = NULL;
+cleanup:
+    server_stop(s);
+    return error;
+}
+
+int server_graph_port(const server *s)
+{
+    return s->graph_port;
+}
+
+int server_status_port(const server *s)
+{
+    return s->status_port;
+}
+
+void server_stop(server *s)
+{
+    if (!s)
+        return;
+    if (s->graph_daemon)
+        MHD_stop_daemon(s->graph_daemon); /* waits for its request threads */
+    if (s->status_daemon)
+        MHD_stop_daemon(s->status_daemon);
+    server_cache_clear(&s->cache);
+    pthread_mutex_destroy(&s->cache.lock);
+    server_metrics_destroy(&s->metrics);
+    pthread_mutex_destroy(&s->reload_lock);
+    server_config_clear(&s->cfg);
+    free(s);
+}
+
+/* ---------------------------------------------------------------------------
+ * Reload */
+
+static double now_seconds(clockid_t clock)
+{
+    struct timespec ts;
+
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void record_success(server *s, const graph_snapshot *snap, const ingest_releases *rels,
+                           const ingest_graph_data *gd, double duration)
+{
+    server_metrics *m = &s->metrics;
+
+    pthread_mutex_lock(&m->lock);
+    m->loads_total++;
+    m->releases = rels->count;
+    m->channels = gd->nchannels;
+    m->nodes = graph_snapshot_node_count(snap);
+    m->edges = graph_snapshot_edge_count(snap);
+    m->cond_edges = graph_snapshot_cond_edge_count(snap);
+    m->last_load_timestamp = now_seconds(CLOCK_REALTIME);
+    m->last_load_duration = duration;
+    pthread_mutex_unlock(&m->lock);
+    cincy_log(CINCY_LOG_INFO, "server",
+              "graph loaded\tnodes=%zu edges=%zu conditional_edges=%zu releases=%zu "
+              "channels=%zu blocked_edges=%zu duration_seconds=%.3f",
+              graph_snapshot_node_count(snap), graph_snapshot_edge_count(snap),
+              graph_snapshot_cond_edge_count(snap), rels->count, gd->nchannels, gd->nblocks,
+              duration);
+}
+
+/* Keep serving the previous snapshot: a cluster polling during a bad
+ * graph-data push should see yesterday's graph, not an empty one. */
+static void record_failure(server *s, const cincy_error *err)
+{
+    char msg[800];
+
+    pthread_mutex_lock(&s->metrics.lock);
+    s->metrics.load_errors_total++;
+    pthread_mutex_unlock(&s->metrics.lock);
+    cincy_log(CINCY_LOG_ERROR, "server", "graph load failed, the previous graph keeps serving: %s",
+              cincy_error_format(err, msg, sizeof(msg)));
+}
+
+int server_reload(server *s, cincy_error *err)
+{
+    ingest_releases *rels = NULL;
+    ingest_graph_data *gd = NULL;
+    graph_snapshot *snap = NULL;
+    cincy_error local;
+    double start;
+    int error;
+
+    if (!err) {
+        cincy_error_clear(&local);
+        err = &local; /* record_failure needs the text */
+    }
+    pthread_mutex_lock(&s->reload_lock);
+    start = now_seconds(CLOCK_MONOTONIC);
+    if (!s->cfg.releases_dir || !s->cfg.graph_data_dir) {
+        error = cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0, "no %s directory configured",
+                                s->cfg.releases_dir ? "graph-data" : "releases");
+        goto cleanup;
+    }
+    if ((error = ingest_releases_load_dir(&rels, s->cfg.releases_dir, err)) < 0 ||
+        (error = ingest_graph_data_load_dir(&gd, s->cfg.graph_data_dir, err)) < 0 ||
+        (error = policy_build(&snap, rels, gd, NULL, err)) < 0)
+        goto cleanup;
+    record_success(s, snap, rels, gd, now_seconds(CLOCK_MONOTONIC) - start);
+    graph_snapshot_publish(snap); /* takes over our reference */
+    snap = NULL;
+    server_cache_clear(&s->cache); /* old bodies go now, not at the next request */
+cleanup:
+    if (error < 0)
+        record_failure(s, err);
+    pthread_mutex_unlock(&s->reload_lock);
+    graph_snapshot_unref(snap);
+    ingest_graph_data_free(gd);
+    ingest_releases_free(rels);
+    return error;
+}

@@ -1,0 +1,61 @@
+/* server/server.h - configuration, the HTTP listeners and the load loop.
+ *
+ * Two listeners (libmicrohttpd, thread pool):
+ *   graph port  (default 8080): P/v1/graph, P/graph, and the web page at /
+ *   status port (default 9080): /liveness, /readiness, /metrics (never prefixed)
+ * server_reload runs ingest + policy off to the side and publishes the new
+ * snapshot; a failed reload keeps the last good graph serving.
+ */
+#ifndef CINCY_SERVER_H
+#define CINCY_SERVER_H
+
+#include <stddef.h>
+
+#include "graph/graph.h"
+
+#define SERVER_DEFAULT_GRAPH_PORT 8080
+#define SERVER_DEFAULT_STATUS_PORT 9080
+
+typedef struct server_config {
+    char *graph_address;     /* listen address, default "127.0.0.1" */
+    int graph_port;          /* default 8080; 0 picks a free port */
+    char *status_address;    /* default "127.0.0.1" */
+    int status_port;         /* default 9080; 0 picks a free port */
+    char *path_prefix;       /* normalised: "" or "/a/b" (one leading '/', none trailing) */
+    unsigned threads;        /* HTTP worker threads per listener, default 4 */
+    cincy_log_level log_level;
+    char *releases_dir;      /* sources.releases.directory (absolute) */
+    char *graph_data_dir;    /* sources.graph_data.directory (absolute) */
+    char *web_dir;           /* web.directory (absolute), or NULL for none */
+    char *file;              /* the config file read, or NULL for defaults */
+} server_config;
+
+/* Fills cfg with the defaults above; directories NULL. Returns 0 or CINCY_ERROR. */
+int server_config_defaults(server_config *cfg);
+/* Parses YAML text (see config/cincy.yaml for every key) over the values
+ * already in cfg. Relative paths resolve against base_dir. Unknown keys, wrong
+ * types and bad values fail with CINCY_EINVALID naming file, line and key. */
+int server_config_parse(server_config *cfg, const char *yaml, size_t len, const char *file,
+                        const char *base_dir, cincy_error *err);
+/* Defaults, then the file at path (relative paths against the file's directory). */
+int server_config_load(server_config *cfg, const char *path, cincy_error *err);
+void server_config_clear(server_config *cfg); /* NULL-safe */
+
+typedef struct server server;
+
+/* Starts both listeners (the graph is not loaded yet: readiness is false).
+ * On success *out owns a copy of cfg. Ports actually bound (useful with port 0)
+ * are returned by server_graph_port / server_status_port. */
+int server_start(server **out, const server_config *cfg, cincy_error *err);
+int server_graph_port(const server *s);
+int server_status_port(const server *s);
+/* Loads releases and graph-data, builds and publishes a new snapshot; updates
+ * metrics. On failure the previous snapshot keeps serving and err says why. */
+int server_reload(server *s, cincy_error *err);
+/* Stops listeners and frees s. NULL-safe. */
+void server_stop(server *s);
+
+/* The `cincy` command line (main() calls only this). */
+int server_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,84 @@
+/* server/status.c - the status listener: /liveness, /readiness, /metrics.
+ *
+ * These paths are never prefixed (spec §1.1). Readiness turns 200 with the
+ * first published graph and stays there, like the reference (Q19): a later
+ * failed reload keeps the old graph serving, which is still a good answer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_internal.h"
+
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
+
+static server_route match_status_route(const char *url)
+{
+    if (!strcmp(url, "/liveness"))
+        return ROUTE_LIVENESS;
+    if (!strcmp(url, "/readiness"))
+        return ROUTE_READINESS;
+    if (!strcmp(url, "/metrics"))
+        return ROUTE_METRICS;
+    return ROUTE_STATUS_OTHER;
+}
+
+static enum MHD_Result reply_text(server *s, struct MHD_Connection *conn, server_route route,
+                                  const char *method, const char *url, unsigned code,
+                                  const char *text)
+{
+    return server_reply(s, conn, route, method, url, code,
+                        server_text_response(text, strlen(text), CT_TEXT));
+}
+
+static enum MHD_Result reply_metrics(server *s, struct MHD_Connection *conn, const char *method,
+                                     const char *url)
+{
+    struct MHD_Response *r;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (server_metrics_render(&text, &len, &s->metrics, &s->cache) < 0)
+        return reply_text(s, conn, ROUTE_METRICS, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "cannot render metrics\n");
+    r = server_text_response(text, len, CT_PROMETHEUS);
+    free(text);
+    return server_reply(s, conn, ROUTE_METRICS, method, url, MHD_HTTP_OK, r);
+}
+
+enum MHD_Result server_status_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **req_cls)
+{
+    server *s = cls;
+    server_route route = match_status_route(url);
+    struct MHD_Response *r;
+
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)req_cls;
+    if (route == ROUTE_STATUS_OTHER)
+        return server_reply(s, conn, route, method, url, MHD_HTTP_NOT_FOUND,
+                            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (r && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES) {
+            MHD_destroy_response(r);
+            r = NULL;
+        }
+        return server_reply(s, conn, route, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+    }
+    switch (route) {
+    case ROUTE_LIVENESS:
+        return reply_text(s, conn, route, method, url, MHD_HTTP_OK, "ok\n");
+    case ROUTE_READINESS:
+        if (graph_snapshot_generation() == 0)
+            return reply_text(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "no graph loaded yet\n");
+        return reply_text(s, conn, route, method, url, MHD_HTTP_OK, "ok\n");
+    default:
+        return reply_metrics(s, conn, method, url);
+    }
+}

@@ -1,0 +1,603 @@
+/* tests/server/test_http.c - both listeners in-process, over real HTTP.
+ *
+ * Each test writes a tiny graph-data (two channels, one pure block, one risk),
+ * generates its release records with the demo writer, starts a server on free
+ * ports and talks to it with libcurl. Criterion runs each test in its own
+ * process, so the published snapshot never leaks between tests.
+ *
+ * The fixture graph for one arch, worked out by hand from the demo rules
+ * (previous = lower versions of the minor + previous-minor versions listed in
+ * a channel of this minor):
+ *   4.1.0 -> 4.1.1, 4.1.0 -> 4.2.0, 4.1.1 -> 4.2.0, 4.2.0 -> 4.2.1,
+ *   4.1.0 -> 4.2.1 (removed by the pure block), 4.1.1 -> 4.2.1
+ * and the risk makes 4.1.1 -> 4.2.0 conditional. stable-4.2 holds all four
+ * versions, stable-4.1 the two 4.1 ones. Five arches: 20 nodes, 20 edges,
+ * 5 conditional pairs in the full graph.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "ingest/ingest.h"
+#include "server/server.h"
+#include "server_test_util.h"
+
+#define CT_VND "application/vnd.redhat.cincinnati.v1+json"
+
+static server *srv;
+static char tmp[256];
+static char graph_base[128];  /* http://127.0.0.1:<graph port> */
+static char status_base[128]; /* http://127.0.0.1:<status port> */
+
+static const char *risk_yaml = "to: 4.2.0\n"
+                               "from: ^4[.]1[.]1[+].*$\n"
+                               "url: https://example.invalid/risk\n"
+                               "name: TestRisk\n"
+                               "message: Clusters may fail.\n"
+                               "matchingRules:\n"
+                               "- type: Always\n";
+
+static void write_graph_data(const char *stable_42_versions)
+{
+    char dir[512], text[256];
+
+    STEST_SNPRINTF(dir, "%s/graph-data", tmp);
+    stest_write(dir, "version", "1.1.0\n");
+    stest_write(dir, "channels/stable-4.1.yaml", "name: stable-4.1\nversions: [4.1.0, 4.1.1]\n");
+    STEST_SNPRINTF(text, "name: stable-4.2\nversions: [%s]\n", stable_42_versions);
+    stest_write(dir, "channels/stable-4.2.yaml", text);
+    stest_write(dir, "blocked-edges/4.2.1-pure.yaml", "to: 4.2.1\nfrom: 4[.]1[.]0[+]\n");
+    stest_write(dir, "blocked-edges/4.2.0-TestRisk.yaml", risk_yaml);
+    stest_write(dir, "raw/metadata.json", "{}\n");
+}
+
+static void write_releases(void)
+{
+    char gd_dir[512], rel_dir[512];
+    ingest_graph_data *gd = NULL;
+    cincy_error err;
+    size_t n = 0;
+
+    STEST_SNPRINTF(gd_dir, "%s/graph-data", tmp);
+    STEST_SNPRINTF(rel_dir, "%s/releases", tmp);
+    stest_rm_rf(rel_dir);
+    cr_assert_eq(ingest_graph_data_load_dir(&gd, gd_dir, &err), 0, "%s", err.msg);
+    cr_assert_eq(ingest_demo_write(gd, rel_dir, &n, &err), 0, "%s", err.msg);
+    ingest_graph_data_free(gd);
+}
+
+/* Starts a server over fresh fixture data; loads it when load is set.
+ * prefix NULL keeps the default. */
+static void start(int load, const char *prefix, int with_web)
+{
+    server_config cfg;
+    cincy_error err;
+    char path[512];
+
+    cincy_log_set_level(CINCY_LOG_WARN); /* keep test output to what matters */
+    stest_tmpdir(tmp, sizeof(tmp));
+    write_graph_data("4.1.0, 4.1.1, 4.2.0, 4.2.1");
+    write_releases();
+    cr_assert_eq(server_config_defaults(&cfg), 0);
+    cfg.graph_port = 0;
+    cfg.status_port = 0;
+    cfg.threads = 2;
+    STEST_SNPRINTF(path, "%s/graph-data", tmp);
+    cfg.graph_data_dir = strdup(path);
+    STEST_SNPRINTF(path, "%s/releases", tmp);
+    cfg.releases_dir = strdup(path);
+    if (with_web) {
+        STEST_SNPRINTF(path, "%s/web", tmp);
+        cfg.web_dir = strdup(path);
+        stest_write(path, "index.html", "<h1>cincy</h1>\n");
+        stest_write(path, "js/app.js", "console.log(1);\n");
+        stest_write(path, ".secret", "no\n");
+        stest_write(tmp, "outside.txt", "outside\n");
+    }
+    if (prefix) {
+        free(cfg.path_prefix);
+        cfg.path_prefix = strdup(prefix);
+    }
+    cr_assert_eq(server_start(&srv, &cfg, &err), 0, "%s", err.msg);
+    server_config_clear(&cfg);
+    cr_assert_gt(server_graph_port(srv), 0);
+    cr_assert_gt(server_status_port(srv), 0);
+    cr_assert_neq(server_graph_port(srv), server_status_port(srv));
+    snprintf(graph_base, sizeof(graph_base), "http://127.0.0.1:%d", server_graph_port(srv));
+    snprintf(status_base, sizeof(status_base), "http://127.0.0.1:%d", server_status_port(srv));
+    if (load)
+        cr_assert_eq(server_reload(srv, &err), 0, "%s", err.msg);
+}
+
+static void stop(void)
+{
+    server_stop(srv);
+    srv = NULL;
+    if (tmp[0])
+        stest_rm_rf(tmp);
+}
+
+static stest_resp req(const char *method, const char *base, const char *path,
+                      const char *const *headers)
+{
+    char url[1024];
+
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    return stest_request(method, url, headers);
+}
+
+/* GETs a graph path, asserts 200 and the content type, returns parsed JSON. */
+static json_t *get_graph(const char *path, const char *want_type)
+{
+    stest_resp r = req("GET", graph_base, path, NULL);
+    char type[128];
+    json_error_t jerr;
+    json_t *j;
+
+    cr_assert_eq(r.status, 200, "%s: status %ld body %s", path, r.status, r.body.data);
+    cr_assert_str_eq(stest_header(&r, "Content-Type", type, sizeof(type)), want_type);
+    j = json_loads(r.body.data, 0, &jerr);
+    cr_assert_not_null(j, "%s: %s", path, jerr.text);
+    stest_resp_free(&r);
+    return j;
+}
+
+/* "4.1.0 4.1.1 ..." from nodes[].version */
+static void node_versions(char *out, size_t size, json_t *g)
+{
+    json_t *nodes = json_object_get(g, "nodes");
+    size_t pos = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(nodes); i++) {
+        json_t *n = json_array_get(nodes, i);
+        pos += (size_t)snprintf(out + pos, size - pos, "%s%s", i ? " " : "",
+                                json_string_value(json_object_get(n, "version")));
+    }
+}
+
+static void assert_body(stest_resp *r, long status, const char *body)
+{
+    cr_assert_eq(r->status, status, "status %ld body %s", r->status, r->body.data);
+    cr_assert_str_eq(r->body.data, body);
+    stest_resp_free(r);
+}
+
+static void assert_has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+
+    for (const char *p = text; (p = strstr(p, line)) != NULL; p++) {
+        if ((p == text || p[-1] == '\n') && p[n] == '\n')
+            return;
+    }
+    cr_assert_fail("line not found: %s\n--- in ---\n%s", line, text);
+}
+
+TestSuite(server_http, .fini = stop, .timeout = 120);
+
+Test(server_http, graph_for_channel_and_arch)
+{
+    json_t *g, *ce, *risk;
+    char versions[256], *edges;
+
+    start(1, NULL, 0);
+    g = get_graph("/api/upgrades_info/v1/graph?channel=stable-4.2", CT_VND);
+    cr_assert_eq(json_integer_value(json_object_get(g, "version")), 1);
+    node_versions(versions, sizeof(versions), g);
+    cr_assert_str_eq(versions, "4.1.0 4.1.1 4.2.0 4.2.1");
+    edges = json_dumps(json_object_get(g, "edges"), JSON_COMPACT);
+    cr_assert_str_eq(edges, "[[0,1],[0,2],[1,3],[2,3]]");
+    free(edges);
+    cr_assert_eq(json_array_size(json_object_get(g, "conditionalEdges")), 1);
+    ce = json_array_get(json_object_get(g, "conditionalEdges"), 0);
+    edges = json_dumps(json_object_get(ce, "edges"), JSON_COMPACT);
+    cr_assert_str_eq(edges, "[{\"from\":\"4.1.1\",\"to\":\"4.2.0\"}]");
+    free(edges);
+    risk = json_array_get(json_object_get(ce, "risks"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(risk, "name")), "TestRisk");
+    cr_assert_str_eq(json_string_value(json_object_get(risk, "url")),
+                     "https://example.invalid/risk");
+    /* the per-request filter drops the arch key and the +arch suffix */
+    cr_assert_null(
+        json_object_get(json_object_get(json_array_get(json_object_get(g, "nodes"), 0), "metadata"),
+                        "io.openshift.upgrades.graph.release.arch"));
+    json_decref(g);
+
+    g = get_graph("/api/upgrades_info/v1/graph?channel=stable-4.1&arch=arm64", CT_VND);
+    node_versions(versions, sizeof(versions), g);
+    cr_assert_str_eq(versions, "4.1.0 4.1.1");
+    edges = json_dumps(json_object_get(g, "edges"), JSON_COMPACT);
+    cr_assert_str_eq(edges, "[[0,1]]");
+    free(edges);
+    cr_assert_eq(json_array_size(json_object_get(g, "conditionalEdges")), 0);
+    json_decref(g);
+}
+
+Test(server_http, legacy_route_and_default_arch_give_the_same_bytes)
+{
+    const char *paths[] = {
+        "/api/upgrades_info/graph?channel=stable-4.2",
+        "/api/upgrades_info/v1/graph?channel=stable-4.2&arch=amd64",
+        "/api/upgrades_info/v1/graph?arch=amd64&channel=stable-4.2&version=4.1.0&id=x",
+        "/api/upgrades_info/v1/graph?channel=fast-4.2&channel=stable-4.2", /* last wins */
+    };
+    stest_resp first;
+
+    start(1, NULL, 0);
+    first = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.2", NULL);
+    cr_assert_eq(first.status, 200);
+    cr_assert_gt(first.body.len, 100);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        stest_resp r = req("GET", graph_base, paths[i], NULL);
+        cr_assert_eq(r.status, 200, "%s", paths[i]);
+        cr_assert_str_eq(r.body.data, first.body.data, "%s", paths[i]);
+        stest_resp_free(&r);
+    }
+    stest_resp_free(&first);
+}
+
+Test(server_http, accept_negotiation)
+{
+    static const struct {
+        const char *accept; /* NULL: no header */
+        long status;
+        const char *type;
+    } cases[] = {
+        {NULL, 200, CT_VND},
+        {"Accept: application/json", 200, "application/json"},
+        {"Accept: " CT_VND, 200, CT_VND},
+        {"Accept: */*", 200, "application/json"},
+        {"Accept: *", 200, "application/json"},
+        {"Accept: application/*", 200, "application/json"},
+        {"Accept: application/json, text/plain", 406, "application/json"},
+        {"Accept: application/json;q=0.9", 406, "application/json"},
+        {"Accept: text/html", 406, "application/json"},
+        {"Accept: Application/JSON", 406, "application/json"},
+    };
+
+    start(1, NULL, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *h[] = {cases[i].accept, NULL};
+        stest_resp r = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.1",
+                           cases[i].accept ? h : NULL);
+        char type[128];
+        cr_assert_eq(r.status, cases[i].status, "case %zu", i);
+        cr_assert_str_eq(stest_header(&r, "Content-Type", type, sizeof(type)), cases[i].type,
+                         "case %zu", i);
+        if (r.status == 406)
+            cr_assert_str_eq(r.body.data, "{\"kind\":\"invalid_content_type\","
+                                          "\"value\":\"invalid Content-Type requested\"}");
+        stest_resp_free(&r);
+    }
+}
+
+Test(server_http, parameter_errors)
+{
+    stest_resp r;
+
+    start(1, NULL, 0);
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph", NULL);
+    assert_body(&r, 400,
+                "{\"kind\":\"missing_params\","
+                "\"value\":\"mandatory client parameters missing: channel\"}");
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph?arch=amd64&chanel=stable-4.1", NULL);
+    assert_body(&r, 400,
+                "{\"kind\":\"missing_params\","
+                "\"value\":\"mandatory client parameters missing: channel\"}");
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=", NULL);
+    assert_body(&r, 400,
+                "{\"kind\":\"invalid_params\",\"value\":\"invalid client parameters: "
+                "channel '' does not match regex '^[0-9a-z\\\\-\\\\.]+$'\"}");
+    r = req("GET", graph_base, "/api/upgrades_info/graph?channel=Stable-4.1", NULL);
+    assert_body(&r, 400,
+                "{\"kind\":\"invalid_params\",\"value\":\"invalid client parameters: "
+                "channel 'Stable-4.1' does not match regex '^[0-9a-z\\\\-\\\\.]+$'\"}");
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.1&arch=AMD64", NULL);
+    assert_body(&r, 400,
+                "{\"kind\":\"invalid_params\",\"value\":\"invalid client parameters: "
+                "arch 'AMD64' does not match regex '^[0-9a-z]+$'\"}");
+    /* a quote in the echoed value stays valid JSON */
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=%22x", NULL);
+    assert_body(&r, 400,
+                "{\"kind\":\"invalid_params\",\"value\":\"invalid client parameters: "
+                "channel '\\\"x' does not match regex '^[0-9a-z\\\\-\\\\.]+$'\"}");
+}
+
+Test(server_http, unknown_channel_or_arch_is_an_empty_graph)
+{
+    const char *paths[] = {"/api/upgrades_info/v1/graph?channel=stable-9.9",
+                           "/api/upgrades_info/v1/graph?channel=stable-4.2&arch=riscv64"};
+
+    start(1, NULL, 0);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *g = get_graph(paths[i], CT_VND);
+        char *text = json_dumps(g, JSON_COMPACT);
+        cr_assert_str_eq(text, "{\"version\":1,\"nodes\":[],\"edges\":[],\"conditionalEdges\":[]}");
+        free(text);
+        json_decref(g);
+    }
+}
+
+Test(server_http, routes_and_methods)
+{
+    stest_resp r;
+    char allow[64];
+
+    start(1, NULL, 0);
+    r = req("GET", graph_base, "/nope", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph/?channel=stable-4.1", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/v1/graph?channel=stable-4.1", NULL); /* prefix required */
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/", NULL); /* no web directory configured */
+    assert_body(&r, 404, "");
+    r = req("POST", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.1", NULL);
+    cr_assert_str_eq(stest_header(&r, "Allow", allow, sizeof(allow)), "GET");
+    assert_body(&r, 405, "");
+    r = req("HEAD", graph_base, "/api/upgrades_info/graph?channel=stable-4.1", NULL);
+    cr_assert_eq(r.status, 405, "HEAD is refused like the reference does");
+    stest_resp_free(&r);
+    r = req("DELETE", graph_base, "/api/upgrades_info/graph", NULL);
+    assert_body(&r, 405, "");
+    /* still serving after all of that */
+    r = req("GET", graph_base, "/api/upgrades_info/graph?channel=stable-4.1", NULL);
+    cr_assert_eq(r.status, 200);
+    stest_resp_free(&r);
+}
+
+Test(server_http, cors)
+{
+    const char *with_origin[] = {"Origin: https://console.example", NULL};
+    const char *preflight[] = {"Origin: https://console.example",
+                               "Access-Control-Request-Method: GET", NULL};
+    const char *bad_method[] = {"Origin: https://console.example",
+                                "Access-Control-Request-Method: POST", NULL};
+    const char *with_headers[] = {"Origin: https://console.example",
+                                  "Access-Control-Request-Method: GET",
+                                  "Access-Control-Request-Headers: x-foo", NULL};
+    const char *path = "/api/upgrades_info/v1/graph?channel=stable-4.1";
+    char buf[256];
+    stest_resp r;
+
+    start(1, NULL, 0);
+    r = req("GET", graph_base, path, with_origin);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(stest_header(&r, "Access-Control-Allow-Origin", buf, sizeof(buf)),
+                     "https://console.example");
+    cr_assert_str_eq(stest_header(&r, "Vary", buf, sizeof(buf)),
+                     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+    stest_resp_free(&r);
+
+    r = req("GET", graph_base, path, NULL); /* no Origin: Vary but no echo */
+    cr_assert_null(stest_header(&r, "Access-Control-Allow-Origin", buf, sizeof(buf)));
+    cr_assert_not_null(stest_header(&r, "Vary", buf, sizeof(buf)));
+    stest_resp_free(&r);
+
+    r = req("OPTIONS", graph_base, path, preflight);
+    cr_assert_str_eq(stest_header(&r, "Access-Control-Allow-Origin", buf, sizeof(buf)),
+                     "https://console.example");
+    cr_assert_str_eq(stest_header(&r, "Access-Control-Allow-Methods", buf, sizeof(buf)),
+                     "GET, HEAD");
+    assert_body(&r, 200, "");
+    r = req("OPTIONS", graph_base, path, bad_method);
+    assert_body(&r, 400, "Requested method is not allowed.");
+    r = req("OPTIONS", graph_base, path, with_headers);
+    assert_body(&r, 400, "One or more request headers are not allowed.");
+    r = req("OPTIONS", graph_base, path, with_origin); /* not a preflight: routed normally */
+    assert_body(&r, 405, "");
+}
+
+Test(server_http, before_the_first_load)
+{
+    stest_resp r;
+
+    start(0, NULL, 0);
+    r = req("GET", status_base, "/readiness", NULL);
+    assert_body(&r, 503, "no graph loaded yet\n");
+    r = req("GET", status_base, "/liveness", NULL);
+    assert_body(&r, 200, "ok\n");
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.1", NULL);
+    assert_body(&r, 503, "{\"kind\":\"service_unavailable\",\"value\":\"no graph loaded yet\"}");
+    /* client errors are still client errors */
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph", NULL);
+    cr_assert_eq(r.status, 400);
+    stest_resp_free(&r);
+
+    cr_assert_eq(server_reload(srv, NULL), 0);
+    r = req("GET", status_base, "/readiness", NULL);
+    assert_body(&r, 200, "ok\n");
+}
+
+Test(server_http, reload_replaces_cached_bodies)
+{
+    char versions[256];
+    cincy_error err;
+    json_t *g;
+
+    start(1, NULL, 0);
+    g = get_graph("/api/upgrades_info/v1/graph?channel=stable-4.2", CT_VND);
+    node_versions(versions, sizeof(versions), g);
+    cr_assert_str_eq(versions, "4.1.0 4.1.1 4.2.0 4.2.1");
+    json_decref(g);
+
+    write_graph_data("4.1.1, 4.2.0"); /* stable-4.2 shrinks; same releases */
+    cr_assert_eq(server_reload(srv, &err), 0, "%s", err.msg);
+    g = get_graph("/api/upgrades_info/v1/graph?channel=stable-4.2", CT_VND);
+    node_versions(versions, sizeof(versions), g);
+    cr_assert_str_eq(versions, "4.1.1 4.2.0", "the cached body of the old graph was served");
+    json_decref(g);
+}
+
+Test(server_http, failed_reload_keeps_the_graph)
+{
+    stest_resp before, after, m;
+    char path[512];
+    cincy_error err;
+
+    start(1, NULL, 0);
+    before = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.2", NULL);
+    cr_assert_eq(before.status, 200);
+    STEST_SNPRINTF(path, "%s/graph-data/version", tmp);
+    unlink(path);
+    cincy_error_clear(&err);
+    cr_assert_eq(server_reload(srv, &err), CINCY_EINVALID);
+    cr_assert(strstr(err.file, "version") || strstr(err.msg, "version"), "%s: %s", err.file,
+              err.msg);
+    after = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.2", NULL);
+    cr_assert_eq(after.status, 200);
+    cr_assert_str_eq(after.body.data, before.body.data);
+    m = req("GET", status_base, "/metrics", NULL);
+    assert_has_line(m.body.data, "cincy_graph_loads_total 1");
+    assert_has_line(m.body.data, "cincy_graph_load_errors_total 1");
+    assert_has_line(m.body.data, "cincy_graph_nodes 20");
+    stest_resp_free(&m);
+    m = req("GET", status_base, "/readiness", NULL);
+    assert_body(&m, 200, "ok\n");
+    stest_resp_free(&before);
+    stest_resp_free(&after);
+}
+
+Test(server_http, metrics)
+{
+    const char *v1 = "/api/upgrades_info/v1/graph?channel=stable-4.2";
+    stest_resp r;
+    char type[128];
+
+    start(1, NULL, 0);
+    for (int i = 0; i < 2; i++) {
+        r = req("GET", graph_base, v1, NULL);
+        cr_assert_eq(r.status, 200);
+        stest_resp_free(&r);
+    }
+    r = req("GET", graph_base, "/api/upgrades_info/graph?channel=stable-4.2", NULL);
+    stest_resp_free(&r);
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph", NULL);
+    stest_resp_free(&r);
+    r = req("GET", graph_base, "/some/random/path", NULL);
+    stest_resp_free(&r);
+    r = req("GET", status_base, "/liveness", NULL);
+    stest_resp_free(&r);
+
+    r = req("GET", status_base, "/metrics", NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(stest_header(&r, "Content-Type", type, sizeof(type)),
+                     "text/plain; version=0.0.4; charset=utf-8");
+    assert_has_line(r.body.data, "# TYPE cincy_http_requests_total counter");
+    assert_has_line(
+        r.body.data,
+        "cincy_http_requests_total{listener=\"graph\",path=\"/v1/graph\",code=\"200\"} 2");
+    assert_has_line(
+        r.body.data,
+        "cincy_http_requests_total{listener=\"graph\",path=\"/v1/graph\",code=\"400\"} 1");
+    assert_has_line(r.body.data,
+                    "cincy_http_requests_total{listener=\"graph\",path=\"/graph\",code=\"200\"} 1");
+    assert_has_line(r.body.data,
+                    "cincy_http_requests_total{listener=\"graph\",path=\"other\",code=\"404\"} 1");
+    assert_has_line(
+        r.body.data,
+        "cincy_http_requests_total{listener=\"status\",path=\"/liveness\",code=\"200\"} 1");
+    cr_assert_null(strstr(r.body.data, "random"), "raw URLs never become labels");
+    assert_has_line(r.body.data, "cincy_graph_nodes 20");
+    assert_has_line(r.body.data, "cincy_graph_edges 20");
+    assert_has_line(r.body.data, "cincy_graph_conditional_edges 5");
+    assert_has_line(r.body.data, "cincy_graph_releases 20");
+    assert_has_line(r.body.data, "cincy_graph_channels 2");
+    assert_has_line(r.body.data, "cincy_graph_loads_total 1");
+    assert_has_line(r.body.data, "cincy_graph_load_errors_total 0");
+    assert_has_line(r.body.data, "cincy_response_cache_hits_total 2");
+    assert_has_line(r.body.data, "cincy_response_cache_misses_total 1");
+    assert_has_line(r.body.data, "cincy_response_cache_entries 1");
+    cr_assert_not_null(strstr(r.body.data, "\ncincy_build_info{version=\"0.1.0\",commit=\""));
+    cr_assert_null(strstr(r.body.data, "cincy_graph_last_load_timestamp_seconds 0.000\n"),
+                   "a load happened");
+    stest_resp_free(&r);
+}
+
+Test(server_http, status_routes)
+{
+    stest_resp r;
+    char allow[64];
+
+    start(1, NULL, 0);
+    r = req("GET", status_base, "/liveness", NULL);
+    assert_body(&r, 200, "ok\n");
+    r = req("GET", status_base, "/readiness", NULL);
+    assert_body(&r, 200, "ok\n");
+    r = req("GET", status_base, "/api/upgrades_info/liveness", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", status_base, "/api/upgrades_info/v1/graph?channel=stable-4.1", NULL);
+    assert_body(&r, 404, "");
+    r = req("POST", status_base, "/metrics", NULL);
+    cr_assert_str_eq(stest_header(&r, "Allow", allow, sizeof(allow)), "GET, HEAD");
+    assert_body(&r, 405, "");
+}
+
+Test(server_http, web_directory)
+{
+    stest_resp r;
+    char type[128];
+
+    start(1, NULL, 1);
+    r = req("GET", graph_base, "/", NULL);
+    cr_assert_str_eq(stest_header(&r, "Content-Type", type, sizeof(type)),
+                     "text/html; charset=utf-8");
+    assert_body(&r, 200, "<h1>cincy</h1>\n");
+    r = req("GET", graph_base, "/index.html", NULL);
+    assert_body(&r, 200, "<h1>cincy</h1>\n");
+    r = req("GET", graph_base, "/js/app.js", NULL);
+    cr_assert_str_eq(stest_header(&r, "Content-Type", type, sizeof(type)),
+                     "text/javascript; charset=utf-8");
+    assert_body(&r, 200, "console.log(1);\n");
+    r = req("GET", graph_base, "/../outside.txt", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/js/../../outside.txt", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/%2e%2e/outside.txt", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/.secret", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/js", NULL); /* a directory */
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/missing.html", NULL);
+    assert_body(&r, 404, "");
+    r = req("POST", graph_base, "/", NULL);
+    assert_body(&r, 405, "");
+    /* the graph routes are not shadowed by the page */
+    r = req("GET", graph_base, "/api/upgrades_info/graph?channel=stable-4.1", NULL);
+    cr_assert_eq(r.status, 200);
+    stest_resp_free(&r);
+}
+
+Test(server_http, empty_prefix)
+{
+    stest_resp r;
+
+    start(1, "", 0);
+    r = req("GET", graph_base, "/v1/graph?channel=stable-4.1", NULL);
+    cr_assert_eq(r.status, 200);
+    stest_resp_free(&r);
+    r = req("GET", graph_base, "/graph?channel=stable-4.1", NULL);
+    cr_assert_eq(r.status, 200);
+    stest_resp_free(&r);
+    r = req("GET", graph_base, "//graph?channel=stable-4.1", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.1", NULL);
+    assert_body(&r, 404, "");
+}
+
+Test(server_http, start_fails_on_a_taken_port)
+{
+    server_config cfg;
+    server *second = NULL;
+    cincy_error err;
+
+    start(0, NULL, 0);
+    cr_assert_eq(server_config_defaults(&cfg), 0);
+    cfg.graph_port = server_graph_port(srv);
+    cfg.status_port = 0;
+    cr_assert_lt(server_start(&second, &cfg, &err), 0);
+    cr_assert_null(second);
+    cr_assert(strstr(err.msg, "cannot listen on graph port 127.0.0.1:") == err.msg, "%s", err.msg);
+    server_config_clear(&cfg);
+}
