@@ -228,7 +228,9 @@ typedef enum {
 /* Serialises s into a new malloc'd, NUL-terminated compact JSON string.
  * Fields are in the reference's order (version, nodes, edges, conditionalEdges;
  * node: version, payload, metadata; risk: url, name, message, matchingRules).
- * Returns 0 or CINCY_ERROR. */
+ * Returns 0, CINCY_EINVALID when a string is not valid UTF-8 (parsers
+ * validate it, so this means a bug upstream), or CINCY_ERROR (out of memory).
+ * Built with jansson; responses are cached, so this runs once per body. */
 int graph_snapshot_to_json(char **out, size_t *out_len, const graph_snapshot *s,
                            graph_json_flavor flavor);
 

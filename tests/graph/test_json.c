@@ -1,4 +1,5 @@
-/* tests/graph/test_json.c - Cincinnati JSON: exact bytes, flavours, escaping. */
+/* tests/graph/test_json.c - Cincinnati JSON: exact bytes, flavours, escaping,
+ * refusal of invalid UTF-8, and failure of each allocation in turn. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -142,7 +143,8 @@ Test(graph_json, escaping_round_trips_through_jansson)
     cr_assert_eq(graph_builder_meta_set(b, 0, nasty, "v"), 0);
     s = freeze(b);
     json = to_json(s, GRAPH_JSON_V1);
-    cr_assert(strstr(json, "\\u0001\\u001f") != NULL, "%s", json);
+    /* jansson writes \uXXXX escapes with upper-case hex digits */
+    cr_assert(strstr(json, "ctl\\u0001\\u001F del\x7f") != NULL, "%s", json);
     cr_assert(strstr(json, "\\n cr\\r tab\\t bs\\b ff\\f") != NULL, "%s", json);
     root = json_loads(json, 0, &jerr);
     cr_assert_not_null(root, "%s at %d: %s", jerr.text, jerr.position, json);
@@ -155,30 +157,129 @@ Test(graph_json, escaping_round_trips_through_jansson)
     graph_snapshot_unref(s);
 }
 
-Test(graph_json, invalid_utf8_becomes_replacement_character)
+/* One snapshot per place an input string lands in the output: node payload,
+ * metadata key and value, risk text, PromQL query. */
+static graph_snapshot *graph_with_bad_string(int where)
 {
+    static const char bad[] = "a\x80 b"; /* stray continuation byte */
     graph_builder *b = NULL;
-    graph_snapshot *s;
-    json_t *root;
-    char *json;
+    graph_rule rule = {GRAPH_RULE_PROMQL, where == 4 ? (char *)bad : "max(up)"};
+    graph_risk risk = {"u", "n", where == 3 ? (char *)bad : "m", &rule, 1};
 
     cr_assert_eq(graph_builder_new(&b), 0);
-    /* stray continuation, truncated 3-byte sequence, overlong '/', surrogate */
-    add(b, "1.0.0", "a\x80 b\xe2\x82 c\xc0\xaf d\xed\xa0\x80 e");
-    s = freeze(b);
-    json = to_json(s, GRAPH_JSON_V1);
-    root = json_loads(json, 0, NULL);
-    cr_assert_not_null(root, "%s", json);
-    cr_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(root, "nodes"), 0), "payload")),
-                     "a\xef\xbf\xbd b\xef\xbf\xbd\xef\xbf\xbd c\xef\xbf\xbd\xef\xbf\xbd "
-                     "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd e");
-    json_decref(root);
+    add(b, "1.0.0", where == 0 ? bad : "p");
+    add(b, "1.0.1", "p");
+    cr_assert_eq(graph_builder_meta_set(b, 0, where == 1 ? bad : "k", where == 2 ? bad : "v"), 0);
+    cr_assert_eq(graph_builder_add_risk(b, 0, 1, &risk), 0);
+    return freeze(b);
+}
+
+/* Our parsers never let invalid UTF-8 through; if it gets here anyway the
+ * writer refuses it instead of writing JSON that clients cannot parse. */
+Test(graph_json, invalid_utf8_is_refused)
+{
+    static const char *const where[] = {"payload", "metadata key", "metadata value",
+                                        "risk message", "promql"};
+
+    for (int i = 0; i < 5; i++) {
+        graph_snapshot *s = graph_with_bad_string(i);
+        char *json = (char *)"untouched";
+        size_t len = 777;
+
+        cr_assert_eq(graph_snapshot_to_json(&json, &len, s, GRAPH_JSON_V1), CINCY_EINVALID, "%s",
+                     where[i]);
+        cr_assert_str_eq(json, "untouched", "%s", where[i]);
+        cr_assert_eq(len, 777, "%s", where[i]);
+        graph_snapshot_unref(s);
+    }
+}
+
+/* The legacy flavour never writes the risks, so a bad risk string is not its
+ * concern. */
+Test(graph_json, legacy_ignores_bad_risk_text)
+{
+    graph_snapshot *s = graph_with_bad_string(3);
+    char *json = to_json(s, GRAPH_JSON_LEGACY);
+
+    cr_assert_str_eq(json, "{\"version\":1,\"nodes\":["
+                           "{\"version\":\"1.0.0\",\"payload\":\"p\",\"metadata\":{\"k\":\"v\"}},"
+                           "{\"version\":\"1.0.1\",\"payload\":\"p\",\"metadata\":{}}],"
+                           "\"edges\":[]}");
     free(json);
     graph_snapshot_unref(s);
 }
 
-/* A 50,000-edge channel: the output parses and has every edge. */
+/* graph_risk_equal counts a NULL field equal to "", so both must be written
+ * the same way. */
+Test(graph_json, null_risk_fields_are_empty_strings)
+{
+    graph_builder *b = NULL;
+    graph_risk r = {NULL, NULL, NULL, NULL, 0};
+    graph_snapshot *s;
+    char *json;
+
+    cr_assert_eq(graph_builder_new(&b), 0);
+    add(b, "1.0.0", "p");
+    add(b, "1.0.1", "p");
+    cr_assert_eq(graph_builder_add_risk(b, 0, 1, &r), 0);
+    s = freeze(b);
+    json = to_json(s, GRAPH_JSON_V1);
+    cr_assert(strstr(json, ",\"conditionalEdges\":[{\"edges\":[{\"from\":\"1.0.0\",\"to\":\"1.0.1\"}],"
+                           "\"risks\":[{\"url\":\"\",\"name\":\"\",\"message\":\"\","
+                           "\"matchingRules\":[]}]}]}") != NULL,
+              "%s", json);
+    free(json);
+    graph_snapshot_unref(s);
+}
+
+/* jansson's allocator, failing every call after the first chaos_budget. */
+static long chaos_budget;
+
+static void *chaos_malloc(size_t size)
+{
+    if (chaos_budget-- <= 0)
+        return NULL;
+    return malloc(size);
+}
+
+/* Fail jansson's N-th allocation for N = 0, 1, ... until the call succeeds:
+ * each failure must be CINCY_ERROR (out of memory is not bad input), leave
+ * the outputs alone, and leak nothing (LeakSanitizer checks that). */
+Test(graph_json, each_allocation_failure_is_clean)
+{
+    graph_snapshot *s = small_graph();
+    char *good = to_json(s, GRAPH_JSON_V1);
+    json_malloc_t old_malloc;
+    json_free_t old_free;
+    long n;
+
+    json_get_alloc_funcs(&old_malloc, &old_free);
+    json_set_alloc_funcs(chaos_malloc, free);
+    for (n = 0; n < 100000; n++) {
+        char *json = (char *)"untouched";
+        size_t len = 777;
+        int error;
+
+        chaos_budget = n;
+        error = graph_snapshot_to_json(&json, &len, s, GRAPH_JSON_V1);
+        if (error == CINCY_OK) {
+            cr_assert_str_eq(json, good);
+            cr_assert_eq(len, strlen(good));
+            free(json);
+            break;
+        }
+        cr_assert_eq(error, CINCY_ERROR, "allocation %ld", n);
+        cr_assert_str_eq(json, "untouched", "allocation %ld", n);
+        cr_assert_eq(len, 777, "allocation %ld", n);
+    }
+    json_set_alloc_funcs(old_malloc, old_free);
+    cr_assert_gt(n, 50, "only %ld allocations: the allocator was not used", n);
+    cr_assert_lt(n, 100000);
+    free(good);
+    graph_snapshot_unref(s);
+}
+
+/* A big channel (43,285 edges): the output parses and has every edge. */
 Test(graph_json, large_graph_parses)
 {
     enum { N = 400 };
