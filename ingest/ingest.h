@@ -114,6 +114,58 @@ int ingest_block_parse(ingest_block *out, const char *yaml, size_t len, const ch
 void ingest_block_clear(ingest_block *b);
 
 /* ---------------------------------------------------------------------------
+ * Checking graph-data (`cincy check`, ingest/check.c). Unlike the loader,
+ * which skips a bad file at its first problem, the check reads every file the
+ * loader reads and reports every problem it can find, each with file, line
+ * and field, plus cross-file problems the loader cannot see (two channels with
+ * one name, a risk name reused with a different url, a block whose target is
+ * in no channel).
+ *
+ * An error is something the server rejects or skips, a key no reader defines
+ * (a typo whose value is lost), or data that contradicts itself (one risk
+ * name with two urls); a warning is accepted but probably a mistake (a .yml
+ * file the server never reads, a `from` that matches no version in any
+ * channel).
+ */
+typedef enum { INGEST_CHECK_ERROR, INGEST_CHECK_WARNING } ingest_check_severity;
+
+typedef struct ingest_check_finding {
+    ingest_check_severity severity;
+    char *file;    /* relative to the checked directory: "channels/x.yaml", "version" */
+    int line;      /* 1-based; 0 when the problem has no line (a missing file) */
+    char *field;   /* "versions[3]", "matchingRules[0].promql.promql"; NULL for the whole file */
+    char *message; /* one line, the field named in it: "field 'to': '4.x' is not a valid version" */
+} ingest_check_finding;
+
+typedef struct ingest_check_report {
+    ingest_check_finding *findings; /* sorted by file, then line, then the order found */
+    size_t count;
+    size_t errors;   /* findings with INGEST_CHECK_ERROR */
+    size_t warnings; /* findings with INGEST_CHECK_WARNING */
+    char *dir;       /* the directory as given */
+} ingest_check_report;
+
+/* Checks the graph-data in dir. Problems in the data are findings, not
+ * failures: the call returns 0 with a report even when every file is broken.
+ * It fails only when dir is not a readable directory (CINCY_ENOTFOUND, err
+ * names dir) or on out of memory (CINCY_ERROR). Free with
+ * ingest_check_report_free. Thread: any (no shared state). */
+int ingest_check_dir(ingest_check_report **out, const char *dir, cincy_error *err);
+void ingest_check_report_free(ingest_check_report *r); /* NULL-safe */
+
+/* The report as text, one finding a line, then a summary:
+ *   channels/stable-4.16.yaml:12: field 'versions[10]': '4.16.x' is not a valid version
+ *   channels/eus-4.16.yml: warning: ignored: the server reads only .yaml files
+ *   1 error, 1 warning in DIR
+ * Errors read exactly like the loader's "skipping ..." log lines. Returns a
+ * new string, or NULL on out of memory. */
+char *ingest_check_report_text(const ingest_check_report *r);
+/* The report as JSON: {"errors":N,"warnings":M,"findings":[{"severity":
+ * "error"|"warning","file","line","field" (string or null),"message"}]},
+ * newline-terminated. Returns a new string, or NULL on out of memory. */
+char *ingest_check_report_json(const ingest_check_report *r);
+
+/* ---------------------------------------------------------------------------
  * Demo data: writes release directories (layout above) for every version
  * listed in gd's channels, for amd64, arm64, s390x, ppc64le and multi.
  * previous = every lower version of the same major.minor, plus every version

@@ -101,4 +101,65 @@ int ingest_yaml_version(char **out, ingest_yaml *y, yaml_node_t *node, const cha
  * cut short so a hostile file cannot fill the log line. */
 #define INGEST_QUOTE_MAX 80
 
+/* ---------------------------------------------------------------------------
+ * The graph-data check (ingest/check.c, check_files.c, check_report.c).
+ * check_files.c reads one channel or blocked-edge file into a record and
+ * reports that file's own problems; check.c walks the directory and compares
+ * the records with each other; check_report.c sorts and prints.
+ */
+typedef struct ingest_check_entry {
+    char *text;        /* a valid version entry, as written */
+    graph_version v;   /* parsed */
+    int line;
+} ingest_check_entry;
+
+typedef struct ingest_check_channel {
+    char *file;                  /* "channels/stable-4.16.yaml" */
+    char *name;                  /* NULL when missing or not a usable string */
+    int name_line;
+    ingest_check_entry *entries; /* the valid versions only, file order */
+    size_t nentries;
+} ingest_check_channel;
+
+typedef struct ingest_check_block {
+    char *file;        /* "blocked-edges/4.16.0-Foo.yaml" */
+    char *to;          /* NULL when missing or not a version */
+    graph_version to_v;
+    int to_line;
+    char *from;        /* NULL when missing or not a valid regex */
+    int from_line;
+    int is_risk;       /* has any risk field */
+    graph_risk risk;   /* url/name/message NULL when missing or bad */
+    int url_line, message_line, rules_line;
+    int rules_ok;      /* matchingRules present and every rule valid */
+} ingest_check_block;
+
+typedef struct ingest_check_ctx {
+    ingest_check_report *report;
+    int oom;                          /* sticky: an allocation failed, the report is incomplete */
+    ingest_check_channel *channels;   /* in file-name order */
+    size_t nchannels, capchannels;
+    ingest_check_block *blocks;       /* in file-name order */
+    size_t nblocks, capblocks;
+} ingest_check_ctx;
+
+/* Adds a finding; on out of memory sets c->oom instead. field may be NULL. */
+void ingest_check_add(ingest_check_ctx *c, ingest_check_severity sev, const char *file, int line,
+                      const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Turns a failed ingest_* call into a finding of the given severity (its
+ * file, line and message as set in e), or sets c->oom when rc says out of
+ * memory. Returns 1 when rc is CINCY_OK, else 0. */
+int ingest_check_note(ingest_check_ctx *c, int rc, const cincy_error *e,
+                      ingest_check_severity sev, const char *field);
+
+/* Check one file's text and append its record to c (check_files.c). */
+void ingest_check_channel_file(ingest_check_ctx *c, const char *text, size_t len, const char *rel);
+void ingest_check_block_file(ingest_check_ctx *c, const char *text, size_t len, const char *rel);
+void ingest_check_channel_clear(ingest_check_channel *ch);
+void ingest_check_block_clear(ingest_check_block *b);
+
+/* Sorts r's findings by file, then line, stable (check_report.c). */
+void ingest_check_report_sort(ingest_check_report *r);
+
 #endif

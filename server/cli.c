@@ -1,8 +1,9 @@
-/* server/cli.c - the `cincy` command line: serve, demo-releases, version, help.
+/* server/cli.c - the `cincy` command line: serve, check, demo-releases, version, help.
  *
  * Exit codes: 0 success, 1 a runtime or configuration failure (the message
  * says which file and line), 2 a command line the program does not understand
- * (usage goes to stderr).
+ * (usage goes to stderr). `check` exits 1 when the graph-data has errors and
+ * 2 when the directory cannot be read at all.
  *
  * `serve` blocks SIGINT, SIGTERM and SIGHUP before any thread starts, so every
  * libmicrohttpd thread inherits the mask and only the main thread's sigwait
@@ -32,6 +33,7 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  serve           serve the update graph (Cincinnati protocol) over HTTP\n"
+    "  check DIR       report every problem in a graph-data directory\n"
     "  demo-releases   write demo release records for every version in graph-data\n"
     "  version         print the version and commit\n"
     "  help            print this help (also -h, --help)\n"
@@ -44,6 +46,10 @@ static const char usage_text[] =
     "  --graph-port N       graph listener port, 0 picks a free one (graph.port)\n"
     "  --status-port N      status listener port, 0 picks a free one (status.port)\n"
     "  --log-level LEVEL    debug, info, warn or error (log_level)\n"
+    "\n"
+    "check options:\n"
+    "  --json               print the findings as JSON instead of text\n"
+    "  --strict             exit 1 on warnings too, not only on errors\n"
     "\n"
     "demo-releases options:\n"
     "  --graph-data DIR     graph-data to read (required)\n"
@@ -301,6 +307,53 @@ cleanup:
 }
 
 /* ---------------------------------------------------------------------------
+ * check */
+
+static int cmd_check(int argc, char **argv)
+{
+    ingest_check_report *r = NULL;
+    const char *dir = NULL;
+    int json = 0, strict = 0, rc;
+    cincy_error err;
+    char *text;
+
+    cincy_error_clear(&err);
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--strict")) {
+            strict = 1;
+        } else if (argv[i][0] == '-') {
+            return usage_error("unknown option '%s'", argv[i]);
+        } else if (dir) {
+            return usage_error("%s", "check takes one graph-data directory");
+        } else {
+            dir = argv[i];
+        }
+    }
+    if (!dir)
+        return usage_error("%s", "check needs a graph-data directory: cincy check DIR");
+    if (ingest_check_dir(&r, dir, &err) < 0) {
+        print_error(&err);
+        return EXIT_USAGE;
+    }
+    if (!(text = json ? ingest_check_report_json(r) : ingest_check_report_text(r))) {
+        fprintf(stderr, "cincy: out of memory\n");
+        rc = EXIT_FAILURE;
+        goto cleanup;
+    }
+    fputs(text, stdout);
+    free(text);
+    rc = r->errors || (strict && r->warnings) ? EXIT_FAILURE : 0;
+cleanup:
+    ingest_check_report_free(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
  * demo-releases, version */
 
 static int cmd_demo_releases(int argc, char **argv)
@@ -354,6 +407,8 @@ int server_main(int argc, char **argv)
         return cmd_version(argc - 2);
     if (!strcmp(cmd, "serve"))
         return cmd_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo-releases"))
         return cmd_demo_releases(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
