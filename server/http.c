@@ -1,12 +1,19 @@
-/* server/http.c - the graph listener: P/v1/graph, P/graph and the web page.
+/* server/http.c - the graph listener: P/v1/graph, P/graph, P/v1/openapi,
+ * P/openapi and the web page.
  *
- * A graph request is checked in the order the reference checks it (spec §1.3):
- * route and method, CORS preflight, Accept, channel presence, parameter
- * syntax. Parameter errors are reported before "no graph loaded yet", so a
- * client error stays a client error during startup (the reference's quirk Q5
- * is knowingly not copied). The answer is the current snapshot filtered by
- * policy_filter and written as Cincinnati JSON, taken from the response cache
- * when this generation already answered the same (channel, arch).
+ * The reference wraps its whole application in a CORS layer, so a preflight
+ * is answered before routing and every other answer carries the CORS Vary
+ * header (spec §1.7). A graph request is then checked in the reference's order
+ * (spec §1.3): method, Accept, channel presence, parameter syntax. Parameter
+ * errors are reported before "no graph loaded yet", so a client error stays a
+ * client error during startup (quirk Q5 is knowingly not copied).
+ *
+ * A good graph request is answered from the response cache (server/cache.c):
+ * the body of each (generation, channel, arch) is rendered once, with its ETag
+ * and gzip variant, and written zero-copy from the refcounted entry. The
+ * answer is then only a choice: 304 when If-None-Match names the ETag, the
+ * gzip bytes when Accept-Encoding allows them, the identity bytes otherwise.
+ * docs/protocol.md lists every point against the reference.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +26,13 @@
 #include "server/server_internal.h"
 
 #define CT_JSON "application/json"
-#define CT_CINCINNATI "application/vnd.redhat.cincinnati.v1+json"
+#define CT_TEXT "text/plain; charset=utf-8"
 #define CORS_VARY "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+#define GRAPH_VARY CORS_VARY ", Accept-Encoding" /* graph bodies also vary by encoding */
+/* Clients may cache a graph but must revalidate it: the ETag makes that a 304. */
+#define GRAPH_CACHE_CONTROL "no-cache"
+#define CHANNEL_REGEX "^[0-9a-z\\-\\.]+$"
+#define ARCH_REGEX "^[0-9a-z]+$"
 #define LOG_URL_MAX 256 /* access log lines show at most this much of a URL */
 
 /* ---------------------------------------------------------------------------
@@ -80,21 +92,32 @@ enum MHD_Result server_reply(server *s, struct MHD_Connection *conn, server_rout
 /* ---------------------------------------------------------------------------
  * Graph-port helpers */
 
-/* Every graph-port response varies on the CORS request headers and echoes an
- * Origin (spec §1.7: any origin is allowed, the value is never "*"). */
+/* Adds a header to r (none when value is NULL). On failure r is destroyed and
+ * NULL returned, so calls chain and the final NULL check covers them all. */
+static struct MHD_Response *with_header(struct MHD_Response *r, const char *name, const char *value)
+{
+    if (r && value && MHD_add_response_header(r, name, value) != MHD_YES) {
+        MHD_destroy_response(r);
+        return NULL;
+    }
+    return r;
+}
+
+static const char *request_header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Every graph-port answer varies on the CORS request headers and echoes an
+ * Origin (spec §1.7: any origin is allowed, the value is never "*"). vary is
+ * CORS_VARY or a longer list that starts with it. */
 static enum MHD_Result graph_reply(server *s, struct MHD_Connection *conn, server_route route,
                                    const char *method, const char *url, unsigned code,
-                                   struct MHD_Response *resp)
+                                   const char *vary, struct MHD_Response *r)
 {
-    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-
-    if (resp && (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, CORS_VARY) != MHD_YES ||
-                 (origin && MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin) !=
-                                MHD_YES))) {
-        MHD_destroy_response(resp);
-        resp = NULL;
-    }
-    return server_reply(s, conn, route, method, url, code, resp);
+    r = with_header(r, MHD_HTTP_HEADER_VARY, vary);
+    r = with_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, request_header(conn, "Origin"));
+    return server_reply(s, conn, route, method, url, code, r);
 }
 
 static enum MHD_Result reply_empty(server *s, struct MHD_Connection *conn, server_route route,
@@ -103,60 +126,30 @@ static enum MHD_Result reply_empty(server *s, struct MHD_Connection *conn, serve
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 
-    if (r && allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
-        MHD_destroy_response(r);
-        r = NULL;
-    }
-    return graph_reply(s, conn, route, method, url, code, r);
+    r = with_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    return graph_reply(s, conn, route, method, url, code, CORS_VARY, r);
 }
 
-/* The reference's error shape, spec §1.6: {"kind": ..., "value": ...}. */
-static enum MHD_Result reply_error(server *s, struct MHD_Connection *conn, server_route route,
-                                   const char *method, const char *url, unsigned code,
-                                   const char *kind, const char *value)
+/* The reference's error shape, spec §1.6: {"kind": ..., "value": ...}. value
+ * is UTF-8 of value_len bytes and may hold NULs (a decoded "%00"). */
+static enum MHD_Result reply_error_n(server *s, struct MHD_Connection *conn, server_route route,
+                                     const char *method, const char *url, unsigned code,
+                                     const char *kind, const char *value, size_t value_len)
 {
-    json_t *obj = json_pack("{s:s, s:s}", "kind", kind, "value", value);
+    json_t *obj = json_pack("{s:s, s:s#}", "kind", kind, "value", value, value_len);
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     struct MHD_Response *r = text ? server_text_response(text, strlen(text), CT_JSON) : NULL;
 
     free(text);
     json_decref(obj);
-    return graph_reply(s, conn, route, method, url, code, r);
+    return graph_reply(s, conn, route, method, url, code, CORS_VARY, r);
 }
 
-/* Spec §1.4: the whole header compared byte for byte; NULL means 406. */
-static const char *negotiate_type(const char *accept)
+static enum MHD_Result reply_error(server *s, struct MHD_Connection *conn, server_route route,
+                                   const char *method, const char *url, unsigned code,
+                                   const char *kind, const char *value)
 {
-    if (!accept)
-        return CT_CINCINNATI;
-    if (!strcmp(accept, CT_CINCINNATI))
-        return CT_CINCINNATI;
-    if (!strcmp(accept, CT_JSON) || !strcmp(accept, "*/*") || !strcmp(accept, "*") ||
-        !strcmp(accept, "application/*"))
-        return CT_JSON;
-    return NULL;
-}
-
-typedef struct graph_params {
-    const char *channel; /* last value given, "" for a bare "channel" key */
-    const char *arch;
-    int has_channel;
-} graph_params;
-
-/* Query keys map to their last value, as the reference's map decode does (Q20). */
-static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
-{
-    graph_params *p = cls;
-
-    (void)kind;
-    if (!strcmp(key, "channel")) {
-        p->channel = value ? value : "";
-        p->has_channel = 1;
-    } else if (!strcmp(key, "arch")) {
-        p->arch = value ? value : "";
-    }
-    return MHD_YES;
+    return reply_error_n(s, conn, route, method, url, code, kind, value, strlen(value));
 }
 
 static server_route match_graph_route(const server *s, const char *url)
@@ -166,43 +159,153 @@ static server_route match_graph_route(const server *s, const char *url)
 
     if (strncmp(url, prefix, n) != 0)
         return ROUTE_GRAPH_OTHER;
-    if (!strcmp(url + n, "/v1/graph"))
+    url += n;
+    if (!strcmp(url, "/v1/graph"))
         return ROUTE_GRAPH_V1;
-    if (!strcmp(url + n, "/graph"))
+    if (!strcmp(url, "/graph"))
         return ROUTE_GRAPH_LEGACY;
+    if (!strcmp(url, "/v1/openapi"))
+        return ROUTE_OPENAPI_V1;
+    if (!strcmp(url, "/openapi"))
+        return ROUTE_OPENAPI;
     return ROUTE_GRAPH_OTHER;
 }
 
-/* Spec §1.7: OPTIONS with Origin and Access-Control-Request-Method. The error
- * texts are actix-cors's; no request header is on the allow list. */
+/* ---------------------------------------------------------------------------
+ * CORS preflight (spec §1.7, actix-cors with any origin, methods GET and HEAD
+ * and no request headers allowed). The texts are actix-cors's. */
+
+/* 1 when [s, s+len) is an HTTP token (RFC 9110 tchar+). */
+static int is_token(const char *s, size_t len)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c && strchr(extra, c))))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when every comma-separated entry of an Access-Control-Request-Headers
+ * value is a header name; actix-cors calls anything else a bad value. */
+static int header_list_valid(const char *v)
+{
+    while (1) {
+        const char *end = strchr(v, ',');
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        while (len && (*v == ' ' || *v == '\t'))
+            v++, len--;
+        while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        if (!is_token(v, len))
+            return 0;
+        if (!end)
+            return 1;
+        v = end + 1;
+    }
+}
+
 static enum MHD_Result reply_preflight(server *s, struct MHD_Connection *conn, server_route route,
                                        const char *method, const char *url, const char *req_method)
 {
-    struct MHD_Response *r;
+    const char *req_headers = request_header(conn, "Access-Control-Request-Headers");
     const char *msg = NULL;
+    struct MHD_Response *r;
 
-    if (strcmp(req_method, "GET") != 0 && strcmp(req_method, "HEAD") != 0)
+    if (!is_token(req_method, strlen(req_method)))
+        msg = "Request header `Access-Control-Request-Method` has an invalid value.";
+    else if (strcmp(req_method, "GET") != 0 && strcmp(req_method, "HEAD") != 0)
         msg = "Requested method is not allowed.";
-    else if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Headers"))
+    else if (req_headers && !header_list_valid(req_headers))
+        msg = "Request header `Access-Control-Request-Headers` has an invalid value.";
+    else if (req_headers)
         msg = "One or more request headers are not allowed.";
-    if (msg)
-        return graph_reply(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST,
-                           server_text_response(msg, strlen(msg), "text/plain; charset=utf-8"));
-    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (r && MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD") != MHD_YES) {
-        MHD_destroy_response(r);
-        r = NULL;
+    if (msg) {
+        /* A rejection echoes no Origin: actix-cors answers it with the bare
+         * error, and a browser fails the preflight on the 400 either way. */
+        r = server_text_response(msg, strlen(msg), CT_TEXT);
+        r = with_header(r, MHD_HTTP_HEADER_VARY, CORS_VARY);
+        return server_reply(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, r);
     }
-    return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, r);
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    r = with_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD");
+    return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, CORS_VARY, r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Graph request parameters */
+
+typedef struct graph_params {
+    const char *channel; /* last value given (MHD's memory); "" for a bare key */
+    size_t channel_len;  /* decoded bytes; may hold a NUL from "%00" */
+    const char *arch;
+    size_t arch_len;
+    int has_channel;
+} graph_params;
+
+/* Query keys map to their last value, as the reference's map decode does
+ * (Q20). MHD has already percent-decoded keys and values ('+' as space). */
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_len, const char *value, size_t value_len)
+{
+    graph_params *p = cls;
+
+    (void)kind;
+    if (key_len == 7 && !memcmp(key, "channel", 7)) {
+        p->channel = value ? value : "";
+        p->channel_len = value ? value_len : 0;
+        p->has_channel = 1;
+    } else if (key_len == 4 && !memcmp(key, "arch", 4)) {
+        p->arch = value ? value : "";
+        p->arch_len = value ? value_len : 0;
+    }
+    return MHD_YES;
+}
+
+/* The reference's invalid_params text for name='value' against regex; value
+ * is decoded lossily to UTF-8 first, as the reference's query parsing does. */
+static enum MHD_Result reply_invalid_param(server *s, struct MHD_Connection *conn,
+                                           server_route route, const char *method, const char *url,
+                                           const char *name, const char *value, size_t value_len,
+                                           const char *regex)
+{
+    static const char head[] = "invalid client parameters: ";
+    size_t vlen = 0, len;
+    char *v = server_utf8_lossy(value, value_len, &vlen), *text = NULL;
+    enum MHD_Result ret = MHD_NO;
+
+    len = strlen(head) + strlen(name) + vlen + strlen(regex) + 32;
+    if (v && (text = malloc(len)) != NULL) {
+        size_t pos = (size_t)snprintf(text, len, "%s%s '", head, name);
+        memcpy(text + pos, v, vlen); /* may hold NULs: no printf past this point */
+        pos += vlen;
+        pos += (size_t)snprintf(text + pos, len - pos, "' does not match regex '%s'", regex);
+        ret = reply_error_n(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "invalid_params",
+                            text, pos);
+    }
+    free(text);
+    free(v);
+    return ret;
+}
+
+/* 1 when the decoded value is a C string the policy check may see whole. */
+static int no_nul(const char *v, size_t len)
+{
+    return memchr(v, '\0', len) == NULL;
 }
 
 /* ---------------------------------------------------------------------------
  * The graph */
 
-/* Filters and serialises the current snapshot for (channel, arch). Returns 0
+/* server_render_fn: filters and serialises the current snapshot. Returns 0
  * with a new body, CINCY_ENOTFOUND when no graph is published yet, or
  * CINCY_ERROR (logged). */
-static int build_body(server_body **out, const char *channel, const char *arch)
+static int render_graph(server_body **out, const char *channel, const char *arch, void *ctx)
 {
     graph_snapshot *full = graph_snapshot_current();
     graph_snapshot *view = NULL;
@@ -211,6 +314,7 @@ static int build_body(server_body **out, const char *channel, const char *arch)
     cincy_error err = {0};
     int error;
 
+    (void)ctx;
     if (!full)
         return CINCY_ENOTFOUND;
     if ((error = policy_filter(&view, full, channel, arch, &err)) < 0) {
@@ -231,78 +335,117 @@ cleanup:
     return error < 0 ? CINCY_ERROR : 0;
 }
 
-static enum MHD_Result reply_graph(server *s, struct MHD_Connection *conn, server_route route,
-                                   const char *method, const char *url, const char *type,
-                                   const graph_params *p)
+/* RFC 9110 §8.6: a 304 may carry Content-Length only as the 200's length;
+ * MHD would write 0 for our empty response, so we set the header ourselves. */
+static struct MHD_Response *not_modified_length(struct MHD_Response *r, size_t len)
 {
-    /* Generation first, snapshot second: the bytes are then at least as new
-     * as the key they are cached under, never older. */
-    uint64_t gen = graph_snapshot_generation();
-    server_body *body = server_cache_get(&s->cache, gen, p->channel, p->arch);
-    struct MHD_Response *r;
-    int error;
+    char text[32];
 
-    if (!body) {
-        error = build_body(&body, p->channel, p->arch);
-        if (error == CINCY_ENOTFOUND)
-            return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
-                               "service_unavailable", "no graph loaded yet");
-        if (error < 0)
-            return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                               "failed_plugin_execution", "failed to build the graph");
-        server_cache_put(&s->cache, gen, p->channel, p->arch, body);
+    if (r &&
+        MHD_set_response_options(r, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END) != MHD_YES) {
+        MHD_destroy_response(r);
+        return NULL;
     }
-    /* The response owns our reference; MHD calls the release when sent. */
-    r = MHD_create_response_from_buffer_with_free_callback(body->len, body->data,
-                                                           server_body_release_data);
+    snprintf(text, sizeof(text), "%zu", len);
+    return with_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH, text);
+}
+
+/* 304 when the client holds these bytes already, else the stored bytes (the
+ * gzip variant when accepted), written zero-copy: the response takes over our
+ * reference to the body and MHD drops it once the bytes are sent. */
+static enum MHD_Result reply_body(server *s, struct MHD_Connection *conn, server_route route,
+                                  const char *method, const char *url, const char *type,
+                                  server_body *body)
+{
+    int gz = body->gz && server_accepts_gzip(request_header(conn, "Accept-Encoding"));
+    const char *etag = gz ? body->etag_gz : body->etag;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (server_etag_matches(request_header(conn, "If-None-Match"), etag)) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        r = not_modified_length(r, gz ? body->gz_len : body->len);
+        r = with_header(r, MHD_HTTP_HEADER_ETAG, etag); /* MHD copies: body may go after */
+        r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, GRAPH_CACHE_CONTROL);
+        ret = graph_reply(s, conn, route, method, url, MHD_HTTP_NOT_MODIFIED, GRAPH_VARY, r);
+        server_body_unref(body);
+        return ret;
+    }
+    r = MHD_create_response_from_buffer_with_free_callback_cls(
+        gz ? body->gz_len : body->len, gz ? (void *)body->gz : (void *)body->data,
+        server_body_release, body);
     if (!r) {
         server_body_unref(body);
         return MHD_NO;
     }
-    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
-        MHD_destroy_response(r);
-        r = NULL;
-    }
-    return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, r);
+    /* From here r owns the reference; if a header fails, destroying r drops
+     * it, and with_header touches nothing once r is NULL. */
+    r = with_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    r = with_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, gz ? "gzip" : NULL);
+    r = with_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, GRAPH_CACHE_CONTROL);
+    return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, GRAPH_VARY, r);
+}
+
+static enum MHD_Result reply_graph(server *s, struct MHD_Connection *conn, server_route route,
+                                   const char *method, const char *url, const char *type,
+                                   const char *channel, const char *arch)
+{
+    /* Generation first, snapshot second (in render_graph): the bytes are then
+     * at least as new as the key they are cached under, never older. */
+    uint64_t gen = graph_snapshot_generation();
+    server_body *body = NULL;
+    int error = gen ? server_cache_fetch(&body, &s->cache, gen, channel, arch, render_graph, NULL)
+                    : CINCY_ENOTFOUND;
+
+    if (error == CINCY_ENOTFOUND)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "service_unavailable", "no graph loaded yet");
+    if (error < 0)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "failed_plugin_execution", "failed to build the graph");
+    return reply_body(s, conn, route, method, url, type, body);
 }
 
 static enum MHD_Result handle_graph(server *s, struct MHD_Connection *conn, server_route route,
                                     const char *method, const char *url)
 {
-    graph_params p = {NULL, "amd64", 0};
-    const char *type, *acrm;
-    char value[512];
+    graph_params p = {NULL, 0, "amd64", 5, 0};
+    const char *type;
 
-    acrm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Method");
-    if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS) && acrm &&
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"))
-        return reply_preflight(s, conn, route, method, url, acrm);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
         return reply_empty(s, conn, route, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "GET");
-    type = negotiate_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"));
+    type = server_negotiate_type(request_header(conn, "Accept"));
     if (!type)
         return reply_error(s, conn, route, method, url, MHD_HTTP_NOT_ACCEPTABLE,
                            "invalid_content_type", "invalid Content-Type requested");
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param, &p);
     if (!p.has_channel)
         return reply_error(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "missing_params",
                            "mandatory client parameters missing: channel");
-    if (!policy_channel_valid(p.channel)) {
-        snprintf(value, sizeof(value),
-                 "invalid client parameters: channel '%.200s' does not match regex "
-                 "'^[0-9a-z\\-\\.]+$'",
-                 p.channel);
-        return reply_error(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "invalid_params",
-                           value);
-    }
-    if (!policy_arch_valid(p.arch)) {
-        snprintf(value, sizeof(value),
-                 "invalid client parameters: arch '%.200s' does not match regex '^[0-9a-z]+$'",
-                 p.arch);
-        return reply_error(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "invalid_params",
-                           value);
-    }
-    return reply_graph(s, conn, route, method, url, type, &p);
+    if (!no_nul(p.channel, p.channel_len) || !policy_channel_valid(p.channel))
+        return reply_invalid_param(s, conn, route, method, url, "channel", p.channel, p.channel_len,
+                                   CHANNEL_REGEX);
+    if (!no_nul(p.arch, p.arch_len) || !policy_arch_valid(p.arch))
+        return reply_invalid_param(s, conn, route, method, url, "arch", p.arch, p.arch_len,
+                                   ARCH_REGEX);
+    return reply_graph(s, conn, route, method, url, type, p.channel, p.arch);
+}
+
+/* ---------------------------------------------------------------------------
+ * The OpenAPI document: rendered at start, served from memory, no Accept
+ * check, and text/plain like the reference (quirk Q4). */
+
+static enum MHD_Result handle_openapi(server *s, struct MHD_Connection *conn, server_route route,
+                                      const char *method, const char *url)
+{
+    struct MHD_Response *r;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+        return reply_empty(s, conn, route, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "GET");
+    r = MHD_create_response_from_buffer(s->openapi_len, s->openapi, MHD_RESPMEM_PERSISTENT);
+    r = with_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CT_TEXT);
+    return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, CORS_VARY, r);
 }
 
 /* ---------------------------------------------------------------------------
@@ -328,28 +471,57 @@ static enum MHD_Result handle_web(server *s, struct MHD_Connection *conn, const 
         close(fd);
         return MHD_NO;
     }
-    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
-        MHD_destroy_response(r);
-        r = NULL;
-    }
-    return graph_reply(s, conn, ROUTE_WEB, method, url, MHD_HTTP_OK, r);
+    r = with_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    return graph_reply(s, conn, ROUTE_WEB, method, url, MHD_HTTP_OK, CORS_VARY, r);
 }
 
-/* Answers on the first call: nothing here reads a request body, and MHD
- * closes the connection after a response sent before an unread body. */
+/* 1 when the request announces a body (which nothing here reads). */
+static int has_body(struct MHD_Connection *conn)
+{
+    const char *len = request_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return request_header(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (len && strcmp(len, "0"));
+}
+
+/* MHD calls this first when the headers are in, then once more when the
+ * request is complete. Answering a bodiless request on the second call keeps
+ * the connection alive for the next one (an answer queued on the first call
+ * makes MHD close it). A request with a body is answered at once instead, and
+ * its connection closed: nothing here reads a body, so nothing waits for one. */
 enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
                                     void **req_cls)
 {
+    static int headers_seen; /* its address marks a request past its first call */
     server *s = cls;
-    server_route route = match_graph_route(s, url);
+    server_route route;
+    const char *acrm;
 
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)req_cls;
-    if (route == ROUTE_GRAPH_OTHER)
+    if (!*req_cls && !has_body(conn)) {
+        *req_cls = &headers_seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* cannot happen: a body is answered on the first call */
+        return MHD_YES;
+    }
+    route = match_graph_route(s, url);
+    acrm = request_header(conn, "Access-Control-Request-Method");
+    /* The CORS layer sits in front of the router, as actix-cors wraps the
+     * reference's App: a preflight is answered for any path. */
+    if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS) && acrm)
+        return reply_preflight(s, conn, route, method, url, acrm);
+    switch (route) {
+    case ROUTE_GRAPH_V1:
+    case ROUTE_GRAPH_LEGACY:
+        return handle_graph(s, conn, route, method, url);
+    case ROUTE_OPENAPI_V1:
+    case ROUTE_OPENAPI:
+        return handle_openapi(s, conn, route, method, url);
+    default:
         return handle_web(s, conn, method, url);
-    return handle_graph(s, conn, route, method, url);
+    }
 }

@@ -23,6 +23,8 @@ static const struct {
 } route_labels[ROUTE_COUNT] = {
     [ROUTE_GRAPH_V1] = {"graph", "/v1/graph"},
     [ROUTE_GRAPH_LEGACY] = {"graph", "/graph"},
+    [ROUTE_OPENAPI_V1] = {"graph", "/v1/openapi"},
+    [ROUTE_OPENAPI] = {"graph", "/openapi"},
     [ROUTE_WEB] = {"graph", "web"},
     [ROUTE_GRAPH_OTHER] = {"graph", "other"},
     [ROUTE_LIVENESS] = {"status", "/liveness"},
@@ -119,22 +121,28 @@ static void write_graph(FILE *f, server_metrics *m)
 
 static void write_cache(FILE *f, server_cache *c)
 {
-    uint64_t hits, misses;
-    size_t used;
+    uint64_t hits, misses, renders;
+    size_t used = 0;
 
     pthread_mutex_lock(&c->lock);
     hits = c->hits;
     misses = c->misses;
-    used = c->used;
+    renders = c->renders;
+    for (size_t i = 0; i < c->used; i++)
+        used += c->slots[i].body != NULL; /* claimed or freed slots hold nothing yet */
     pthread_mutex_unlock(&c->lock);
     header(f, "cincy_response_cache_hits_total", "counter",
            "Graph requests answered from the response cache.");
     fprintf(f, "cincy_response_cache_hits_total %llu\n", (unsigned long long)hits);
     header(f, "cincy_response_cache_misses_total", "counter",
-           "Graph requests that filtered and serialised the graph.");
+           "Graph requests that found no rendered body in the response cache.");
     fprintf(f, "cincy_response_cache_misses_total %llu\n", (unsigned long long)misses);
     header(f, "cincy_response_cache_entries", "gauge", "Bodies held by the response cache.");
     fprintf(f, "cincy_response_cache_entries %zu\n", used);
+    header(f, "cincy_response_renders_total", "counter",
+           "Graph bodies filtered, serialised, hashed and compressed (at most one per "
+           "channel and arch per graph generation while the cache holds them).");
+    fprintf(f, "cincy_response_renders_total %llu\n", (unsigned long long)renders);
 }
 
 int server_metrics_render(char **out, size_t *out_len, server_metrics *m, server_cache *cache)

@@ -114,6 +114,8 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
     }
     if (s->cfg.threads < 1)
         s->cfg.threads = 1;
+    if ((error = server_openapi_render(&s->openapi, &s->openapi_len, s->cfg.path_prefix, err)) < 0)
+        goto cleanup;
     s->web_ok = is_directory(s->cfg.web_dir);
     if (s->cfg.web_dir && !s->web_ok)
         cincy_log(CINCY_LOG_WARN, "server",
@@ -154,8 +156,8 @@ void server_stop(server *s)
         MHD_stop_daemon(s->graph_daemon); /* waits for its request threads */
     if (s->status_daemon)
         MHD_stop_daemon(s->status_daemon);
-    server_cache_clear(&s->cache);
-    pthread_mutex_destroy(&s->cache.lock);
+    server_cache_destroy(&s->cache);
+    free(s->openapi);
     server_metrics_destroy(&s->metrics);
     pthread_mutex_destroy(&s->reload_lock);
     server_config_clear(&s->cfg);

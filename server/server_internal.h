@@ -19,52 +19,106 @@
 int server_config_copy(server_config *out, const server_config *src);
 
 /* ---------------------------------------------------------------------------
- * Serialised graph bodies, refcounted so a cached body can be written to many
- * connections at once and outlive its cache slot (server/cache.c).
+ * Rendered graph bodies and the cache that keeps them (server/cache.c).
+ *
+ * A body is rendered once per (graph generation, channel, arch) and then only
+ * referenced: each response holds its own reference, released by MHD's free
+ * callback, so eviction or a reload never frees bytes still being written.
  */
+#define SERVER_ETAG_MAX 48 /* "\"<32 hex>-gzip\"" and its NUL */
+
 typedef struct server_body {
     atomic_uint refs;
-    size_t len;
-    char data[]; /* len bytes of JSON, then a NUL */
+    size_t len;                    /* identity bytes at data */
+    unsigned char *gz;             /* gzip variant, or NULL when it would not be smaller */
+    size_t gz_len;                 /* bytes at gz */
+    char etag[SERVER_ETAG_MAX];    /* strong ETag of the identity bytes, quotes included */
+    char etag_gz[SERVER_ETAG_MAX]; /* the gzip variant's: etag with "-gzip" before the quote */
+    char data[];                   /* len bytes of JSON, then a NUL */
 } server_body;
 
-/* A new body holding a copy of data (refs = 1), or NULL when out of memory. */
+/* A new body holding a copy of data (refs = 1), with its ETag (a truncated
+ * SHA-256 of the bytes, so equal bytes keep their tag across reloads) and its
+ * gzip variant. NULL when out of memory. */
 server_body *server_body_new(const char *data, size_t len);
 server_body *server_body_ref(server_body *b); /* NULL-safe; returns b */
 void server_body_unref(server_body *b);       /* NULL-safe; frees at zero */
-/* The MHD free callback: p is a body's data pointer. */
-void server_body_release_data(void *p);
+/* The MHD free callback (MHD_create_response_from_buffer_with_free_callback_cls):
+ * cls is a body; drops the reference the response held. */
+void server_body_release(void *cls);
 
 #define SERVER_CACHE_SLOTS 256  /* channels x arches actually requested are ~100 */
 #define SERVER_CACHE_KEY_MAX 64 /* longer channel names are valid but never cached */
 
 typedef struct server_cache_slot {
-    char channel[SERVER_CACHE_KEY_MAX];
+    char channel[SERVER_CACHE_KEY_MAX]; /* "" when the slot is free */
     char arch[SERVER_CACHE_KEY_MAX];
-    server_body *body; /* NULL when the slot is free */
+    server_body *body; /* NULL while the claimer renders it */
+    uint64_t ticket;   /* names the claim, so a renderer finds its own slot again */
 } server_cache_slot;
 
 /* Bodies of one graph generation. A new generation empties the cache; when
  * every slot is taken the oldest insert is evicted (a ring), so junk channel
- * names cannot pin memory. */
+ * names cannot pin memory. A slot is claimed before its body is rendered:
+ * requests for the same key meanwhile wait on rendered instead of rendering
+ * the same bytes again. */
 typedef struct server_cache {
     pthread_mutex_t lock;
-    uint64_t generation;   /* the generation the slots belong to */
-    size_t used;           /* slots filled, <= SERVER_CACHE_SLOTS */
-    size_t next;           /* ring position of the next eviction */
-    uint64_t hits, misses; /* under lock; exported as metrics */
+    pthread_cond_t rendered; /* broadcast when a claimed slot is filled or dropped */
+    uint64_t generation;     /* the generation the slots belong to */
+    size_t used;             /* slots in use (filled, claimed or freed), <= SERVER_CACHE_SLOTS */
+    size_t next;             /* ring position of the next eviction */
+    uint64_t tickets;        /* last claim ticket handed out */
+    uint64_t hits, misses;   /* exported as metrics */
+    uint64_t renders;        /* bodies rendered, cached or not */
     server_cache_slot slots[SERVER_CACHE_SLOTS];
 } server_cache;
 
 void server_cache_init(server_cache *c);
-void server_cache_clear(server_cache *c); /* drops every body */
-/* The body cached for (generation, channel, arch) as a new reference, or NULL. */
-server_body *server_cache_get(server_cache *c, uint64_t generation, const char *channel,
-                              const char *arch);
-/* Stores a reference to body; a no-op when the key is too long, already
- * present, or generation is older than what the cache holds. */
-void server_cache_put(server_cache *c, uint64_t generation, const char *channel, const char *arch,
-                      server_body *body);
+void server_cache_clear(server_cache *c);   /* drops every body */
+void server_cache_destroy(server_cache *c); /* clear, then free the lock and condition */
+
+/* Renders the body for (channel, arch) into *out (a new reference); returns 0,
+ * or a negative code that server_cache_fetch passes up. */
+typedef int (*server_render_fn)(server_body **out, const char *channel, const char *arch,
+                                void *ctx);
+
+/* The body for (generation, channel, arch) as a new reference in *out: the
+ * cached one, or render's. Concurrent callers for one key render it once; the
+ * others wait for it. A key too long to cache, or a generation older than the
+ * cache's, is rendered without caching. Returns 0 or render's error (not cached:
+ * the next request tries again). Thread: any. */
+int server_cache_fetch(server_body **out, server_cache *c, uint64_t generation, const char *channel,
+                       const char *arch, server_render_fn render, void *ctx);
+
+/* ---------------------------------------------------------------------------
+ * Request header and query helpers (server/negotiate.c). Pure functions.
+ */
+
+/* Spec §1.4: the response type for the whole Accept value, compared byte for
+ * byte (NULL means no header), or NULL when the answer is 406. */
+const char *server_negotiate_type(const char *accept);
+/* 1 when an Accept-Encoding value (NULL: no header) allows gzip with q > 0,
+ * either by name (gzip, x-gzip) or through "*" when gzip is not named. */
+int server_accepts_gzip(const char *accept_encoding);
+/* 1 when an If-None-Match value lists etag under the weak comparison
+ * (W/ ignored) or is "*"; 0 for no match or a malformed value. */
+int server_etag_matches(const char *if_none_match, const char *etag);
+/* A new NUL-terminated UTF-8 copy of len bytes at in, each ill-formed
+ * sequence replaced by U+FFFD as Rust's String::from_utf8_lossy does (the
+ * reference decodes query strings so); embedded NULs are kept, *out_len
+ * excludes the terminator. NULL when out of memory. */
+char *server_utf8_lossy(const char *in, size_t len, size_t *out_len);
+
+/* ---------------------------------------------------------------------------
+ * The OpenAPI document (server/openapi.c).
+ */
+
+/* Renders the OpenAPI 3.0.3 document of the graph routes under prefix ("" or
+ * "/a/b") into a new malloc'd string: every path key prefixed, and the
+ * mandatory parameter `channel` appended to the legacy /graph path item only,
+ * as the reference does. Returns 0 or CINCY_ERROR. */
+int server_openapi_render(char **out, size_t *out_len, const char *prefix, cincy_error *err);
 
 /* ---------------------------------------------------------------------------
  * Metrics (server/metrics.c). Request counters are lock-free; load figures
@@ -73,6 +127,8 @@ void server_cache_put(server_cache *c, uint64_t generation, const char *channel,
 typedef enum {
     ROUTE_GRAPH_V1,     /* P/v1/graph */
     ROUTE_GRAPH_LEGACY, /* P/graph */
+    ROUTE_OPENAPI_V1,   /* P/v1/openapi */
+    ROUTE_OPENAPI,      /* P/openapi */
     ROUTE_WEB,          /* static files of web.directory */
     ROUTE_GRAPH_OTHER,  /* anything else on the graph port */
     ROUTE_LIVENESS,
@@ -111,6 +167,8 @@ struct server {
     struct MHD_Daemon *status_daemon;
     int graph_port, status_port; /* bound ports (resolved when 0 was asked) */
     int web_ok;                  /* cfg.web_dir is a readable directory */
+    char *openapi;               /* the OpenAPI document for cfg.path_prefix, rendered at start */
+    size_t openapi_len;
     server_cache cache;
     server_metrics metrics;
     pthread_mutex_t reload_lock; /* one reload at a time */
