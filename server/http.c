@@ -475,8 +475,7 @@ static enum MHD_Result handle_web(server *s, struct MHD_Connection *conn, const 
     return graph_reply(s, conn, ROUTE_WEB, method, url, MHD_HTTP_OK, CORS_VARY, r);
 }
 
-/* 1 when the request announces a body (which nothing here reads). */
-static int has_body(struct MHD_Connection *conn)
+int server_request_has_body(struct MHD_Connection *conn)
 {
     const char *len = request_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
@@ -500,7 +499,7 @@ enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, cons
 
     (void)version;
     (void)upload_data;
-    if (!*req_cls && !has_body(conn)) {
+    if (!*req_cls && !server_request_has_body(conn)) {
         *req_cls = &headers_seen;
         return MHD_YES;
     }

@@ -192,6 +192,11 @@ int server_web_open(const server *s, const char *url, int *out_fd, uint64_t *out
 
 /* Queues resp with the status code, counts it and writes the debug access
  * log line; destroys resp. Shared by both listeners (server/http.c). */
+/* 1 when the request announces a body (which no cincy route reads). Access
+ * handlers answer bodiless requests on MHD's second callback, which keeps the
+ * connection alive; an answer queued on the first callback makes MHD close it. */
+int server_request_has_body(struct MHD_Connection *conn);
+
 enum MHD_Result server_reply(server *s, struct MHD_Connection *conn, server_route route,
                              const char *method, const char *url, unsigned code,
                              struct MHD_Response *resp);

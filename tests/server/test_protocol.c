@@ -800,16 +800,13 @@ Test(server_protocol, concurrent_first_requests_render_once)
 
 /* Keep-alive: a second request on one client reuses the connection (MHD
  * would close it had the answer been queued before the request was whole). */
-Test(server_protocol, keep_alive)
+static void assert_connection_reused(const char *url)
 {
-    char url[256];
     long connects = -1;
     stest_buf body = {NULL, 0};
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Accept:");
 
-    start(1, NULL, 0);
-    snprintf(url, sizeof(url), "%s" V1 "?channel=stable-4.2", graph_base);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stest_collect);
@@ -822,4 +819,23 @@ Test(server_protocol, keep_alive)
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     free(body.data);
+}
+
+Test(server_protocol, keep_alive)
+{
+    char url[256];
+
+    start(1, NULL, 0);
+    snprintf(url, sizeof(url), "%s" V1 "?channel=stable-4.2", graph_base);
+    assert_connection_reused(url);
+}
+
+/* Prometheus scrapes and kubelet probes reuse their connection too. */
+Test(server_protocol, keep_alive_status_port)
+{
+    char url[256];
+
+    start(1, NULL, 0);
+    snprintf(url, sizeof(url), "%s/metrics", status_base);
+    assert_connection_reused(url);
 }
