@@ -175,4 +175,47 @@ char *ingest_check_report_json(const ingest_check_report *r);
 int ingest_demo_write(const ingest_graph_data *gd, const char *out_dir, size_t *out_count,
                       cincy_error *err);
 
+
+/* ---------------------------------------------------------------------------
+ * Graph-data sources (docs/sources.md): where graph-data comes from and how
+ * its revision is told apart, so the refresh loop rebuilds only on change.
+ *   directory: a local tree; revision = SHA-256 over the sorted paths and
+ *              contents of the files the server reads.
+ *   git:       a repository URL (path, file://, https://) fetched with libgit2
+ *              into cache_dir; reference = branch name or full commit id;
+ *              revision = commit id.
+ *   tarball:   a local .tar.gz or an http(s):// URL (libcurl, ETag and
+ *              If-Modified-Since); revision = SHA-256 of the archive bytes.
+ *              A single top-level directory in the archive is stripped.
+ * Thread: one source is used by one thread at a time.
+ */
+typedef enum {
+    INGEST_SOURCE_DIRECTORY,
+    INGEST_SOURCE_GIT,
+    INGEST_SOURCE_TARBALL,
+} ingest_source_kind;
+
+typedef struct ingest_source_config {
+    ingest_source_kind kind;
+    const char *location;  /* directory path, git URL, or tarball path/URL */
+    const char *reference; /* git: branch or commit id (NULL: the remote's HEAD) */
+    const char *cache_dir; /* git and tarball: where fetched data is kept */
+} ingest_source_config;
+
+typedef struct ingest_source ingest_source;
+
+/* Copies cfg (nothing is fetched yet). CINCY_EINVALID for a bad config. */
+int ingest_source_new(ingest_source **out, const ingest_source_config *cfg, cincy_error *err);
+void ingest_source_free(ingest_source *src); /* NULL-safe */
+
+/* Looks at the source. When its revision differs from known (NULL: none
+ * known yet), materialises the graph-data tree and sets *out_revision and
+ * *out_dir (new malloc'd strings; out_dir is a directory that stays valid
+ * until the next fetch of this source) and *changed = 1. When the revision
+ * is unchanged sets *changed = 0 and touches nothing else. On failure
+ * (unreachable remote, bad archive, missing branch) returns < 0 with err set
+ * and leaves every output untouched. */
+int ingest_source_fetch(ingest_source *src, const char *known, char **out_revision,
+                        char **out_dir, int *changed, cincy_error *err);
+
 #endif
