@@ -5,6 +5,9 @@
  *   risk         `to`, `from`, `url`, `name`, `message`, `matchingRules`; any
  *                extra key (`fixedIn`, `autoExtend`, ...) is ignored;
  *   neither      anything else (e.g. `to`+`from`+`fixedIn`), an error here.
+ * A risk's url, name and message must also be non-empty and its url http(s),
+ * as the cluster API requires; the reference would serve such a risk and
+ * clusters would fail to store it.
  * `from` is checked to compile as a POSIX extended regex and then dropped:
  * policy compiles the patterns it applies, so holding compiled ones here
  * would only cost memory for 1700 files. */
@@ -131,6 +134,43 @@ static int parse_rules(graph_risk *risk, ingest_yaml *y, yaml_node_t *seq, cincy
     return CINCY_OK;
 }
 
+/* url, name and message go to the cluster's status, whose API requires each
+ * to be non-empty (MinLength=1): a status update carrying an empty one is
+ * refused, so such a risk could never reach a cluster. */
+static int risk_string(char **out, ingest_yaml *y, yaml_node_t *node, const char *field,
+                       cincy_error *err)
+{
+    int error;
+
+    if ((error = ingest_yaml_string(out, y, node, field, err)) < 0)
+        return error;
+    if (!(*out)[0])
+        return cincy_error_set(err, CINCY_EINVALID, y->rel, ingest_yaml_line(node),
+                               "field '%s' must not be empty", field);
+    return CINCY_OK;
+}
+
+/* The status API declares a risk's url a URI (Format=uri). We ask for what
+ * every real risk has: http(s)://, a host, no whitespace or control bytes. */
+static int risk_url_valid(const char *url)
+{
+    const char *host;
+
+    if (strncmp(url, "https://", 8) == 0)
+        host = url + 8;
+    else if (strncmp(url, "http://", 7) == 0)
+        host = url + 7;
+    else
+        return 0;
+    if (!*host || strchr("/?#:@", *host))
+        return 0;
+    for (const char *p = url; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
 static int parse_risk(graph_risk *risk, ingest_yaml *y, yaml_node_t *root, yaml_node_t **values,
                       cincy_error *err)
 {
@@ -143,10 +183,14 @@ static int parse_risk(graph_risk *risk, ingest_yaml *y, yaml_node_t *root, yaml_
                                    "missing field '%s'",
                                    block_fields[i]);
     }
-    if ((error = ingest_yaml_string(&risk->url, y, values[B_URL], "url", err)) < 0 ||
-        (error = ingest_yaml_string(&risk->name, y, values[B_NAME], "name", err)) < 0 ||
-        (error = ingest_yaml_string(&risk->message, y, values[B_MESSAGE], "message", err)) < 0)
+    if ((error = risk_string(&risk->url, y, values[B_URL], "url", err)) < 0 ||
+        (error = risk_string(&risk->name, y, values[B_NAME], "name", err)) < 0 ||
+        (error = risk_string(&risk->message, y, values[B_MESSAGE], "message", err)) < 0)
         return error;
+    if (!risk_url_valid(risk->url))
+        return cincy_error_set(err, CINCY_EINVALID, y->rel, ingest_yaml_line(values[B_URL]),
+                               "field 'url': '%.*s' is not an http or https URL", INGEST_QUOTE_MAX,
+                               risk->url);
     return parse_rules(risk, y, values[B_RULES], err);
 }
 

@@ -3,7 +3,8 @@
  * The pipeline is the reference graph-builder's (spec §2.12), one pass each:
  *   releases -> nodes "x.y.z+arch" (§2.10, §3.5) and previous/next edges (§3.6)
  *   -> raw/metadata.json (§2.7) -> pure blocks (§2.5) -> risks (§2.6)
- *   -> channels (§2.3, §2.4) -> edge labels (§2.8) -> freeze.
+ *   -> channels (§2.3, §2.4) -> edge labels (§2.8) -> served-metadata checks
+ *   (§4.2) -> freeze.
  * This file does the release part and drives the rest; graph_data.c and
  * labels.c hold the other passes. Any failure discards the whole result, as
  * the reference does: serving a half-applied graph-data would be worse than
@@ -31,6 +32,8 @@ static void ctx_free(policy_ctx *ctx)
     free(ctx->buckets);
     policy_strmap_free(&ctx->bases);
     free(ctx->risks);
+    free(ctx->risk_shared);
+    policy_strmap_free(&ctx->risk_pairs);
     policy_regex_cache_free(&ctx->regexes);
     graph_builder_free(ctx->b);
 }
@@ -265,6 +268,89 @@ cleanup:
     return error;
 }
 
+/* ---------------------------------------------------------------------------
+ * Served metadata (§4.2). The CVO rejects the whole graph when the current
+ * node or a target carries a url that does not parse or an architecture key
+ * other than "multi", so one odd release record would stop every cluster on
+ * that channel from seeing updates. Such values are dropped, with a warning,
+ * after every pass that may have written them (release and raw metadata). */
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* An absolute URL, "scheme://host[:port][/...]": no whitespace or control
+ * characters, well-formed %XX escapes, a host of RFC 3986 characters and a
+ * numeric port. Stricter than Go's url.Parse, which the CVO uses, so a value
+ * kept here always passes there; every errata link is of this form. */
+static int url_valid(const char *u)
+{
+    const char *p = u, *host, *end, *colon = NULL;
+
+    if (!is_alpha(*p))
+        return 0;
+    while (is_alpha(*p) || (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (strncmp(p, "://", 3) != 0)
+        return 0;
+    for (const char *q = u; *q; q++) {
+        if ((unsigned char)*q <= ' ' || *q == 0x7f ||
+            (*q == '%' && !(is_hex(q[1]) && is_hex(q[2]))))
+            return 0;
+    }
+    host = p + 3;
+    end = host + strcspn(host, "/?#");
+    for (const char *q = host; q < end; q++) {
+        if (*q == '@')
+            host = q + 1; /* userinfo */
+    }
+    for (const char *q = host; q < end; q++) {
+        if (*q == ':')
+            colon = q;
+        else if (!(is_alpha(*q) || (*q >= '0' && *q <= '9') || strchr("-._~!$&'()*+,;=", *q)))
+            return 0;
+    }
+    if ((colon ? colon : end) == host)
+        return 0;
+    for (const char *q = colon ? colon + 1 : end; q < end; q++) {
+        if (*q < '0' || *q > '9')
+            return 0;
+    }
+    return 1;
+}
+
+static int check_served_metadata(policy_ctx *ctx, cincy_error *err)
+{
+    size_t nnodes = graph_builder_node_count(ctx->b);
+
+    (void)err; /* removing a key cannot fail */
+    for (size_t n = 0; n < nnodes; n++) {
+        const char *arch = graph_builder_meta_get(ctx->b, n, POLICY_KEY_RELEASE_ARCH);
+        const char *url = graph_builder_meta_get(ctx->b, n, "url");
+
+        if (arch && strcmp(arch, "multi") != 0) {
+            cincy_log(CINCY_LOG_WARN, "policy",
+                      "dropping %s '%.100s': the CVO accepts only 'multi'\tnode=%s",
+                      POLICY_KEY_RELEASE_ARCH, arch, graph_builder_node_version(ctx->b, n));
+            graph_builder_meta_remove(ctx->b, n, POLICY_KEY_RELEASE_ARCH);
+        }
+        if (url && !url_valid(url)) {
+            cincy_log(CINCY_LOG_WARN, "policy",
+                      "dropping url '%.100s': not an absolute URL, which the CVO may reject"
+                      "\tnode=%s",
+                      url, graph_builder_node_version(ctx->b, n));
+            graph_builder_meta_remove(ctx->b, n, "url");
+        }
+    }
+    return CINCY_OK;
+}
+
 static double elapsed_ms(const struct timespec *t0)
 {
     struct timespec t1;
@@ -311,7 +397,8 @@ int policy_build(graph_snapshot **out, const ingest_releases *releases,
                (error = run_pass(&ctx, "risks", policy_apply_risks, err)) < 0 ||
                (error = run_pass(&ctx, "channels", policy_apply_channels, err)) < 0))
         goto cleanup;
-    if ((error = run_pass(&ctx, "labels", policy_apply_labels, err)) < 0)
+    if ((error = run_pass(&ctx, "labels", policy_apply_labels, err)) < 0 ||
+        (error = run_pass(&ctx, "served-metadata", check_served_metadata, err)) < 0)
         goto cleanup;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     error = graph_builder_freeze(&snap, ctx.b, err);

@@ -6,6 +6,7 @@
  * keeps the reference's observable quirks: a pure block overwrites an earlier
  * one on the same target (Q7), and risks append to the same key with '|'.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,44 @@ int policy_apply_pure_blocks(policy_ctx *ctx, cincy_error *err)
     return CINCY_OK;
 }
 
+/* Marks the risks that share their name and `to` (build ignored) with
+ * another risk file: only those can put one name twice on the same pair,
+ * which the cluster API forbids (risk names are a map key). labels.c then
+ * tracks their pairs; the real data has no such risks, so this costs one
+ * lookup per risk and nothing per pair. */
+static int mark_shared_risks(policy_ctx *ctx)
+{
+    policy_strmap first = {0};
+    int error = CINCY_OK;
+
+    if (ctx->nrisks && !(ctx->risk_shared = calloc(ctx->nrisks, 1)))
+        return CINCY_ERROR;
+    for (size_t i = 0; i < ctx->nrisks && error == CINCY_OK; i++) {
+        const ingest_block *blk = ctx->risks[i];
+        graph_version to;
+        char *base = NULL, *key = NULL;
+        size_t other;
+
+        if (!blk->risk.name || graph_version_parse(&to, blk->to, NULL) < 0)
+            continue; /* no name to repeat; `to` was checked by the caller */
+        base = policy_version_base(&to);
+        graph_version_clear(&to);
+        if (!base || !(key = malloc(strlen(base) + strlen(blk->risk.name) + 2))) {
+            error = CINCY_ERROR;
+        } else {
+            sprintf(key, "%s\n%s", base, blk->risk.name);
+            if (policy_strmap_get(&first, key, &other))
+                ctx->risk_shared[i] = ctx->risk_shared[other] = 1;
+            else
+                error = policy_strmap_put(&first, key, i);
+        }
+        free(base);
+        free(key);
+    }
+    policy_strmap_free(&first);
+    return error;
+}
+
 /* Risks (§2.6 steps 1-2): remember {from, to, risk} in file order, and mark
  * every arch of `to` (its build ignored, no s390x special case) so the plain
  * edge is removed once labels run; the pair then survives as conditional. */
@@ -147,7 +186,7 @@ int policy_apply_risks(policy_ctx *ctx, cincy_error *err)
         }
         ctx->risks[ctx->nrisks++] = blk;
     }
-    return CINCY_OK;
+    return mark_shared_risks(ctx) < 0 ? oom(err) : CINCY_OK;
 }
 
 /* ---------------------------------------------------------------------------
@@ -166,25 +205,49 @@ static int cmp_channel(const void *pa, const void *pb)
     return c ? c : strcmp(a, b);
 }
 
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Splits copy in place on ',' into parts, trimming each entry and leaving
+ * out empty ones. Returns the number of parts. */
+static size_t split_channels(char *copy, char **parts)
+{
+    size_t k = 0;
+
+    for (char *p = copy; p;) {
+        char *comma = strchr(p, ','), *end;
+        if (comma)
+            *comma = '\0';
+        while (is_space(*p))
+            p++;
+        end = p + strlen(p);
+        while (end > p && is_space(end[-1]))
+            *--end = '\0';
+        if (*p)
+            parts[k++] = p;
+        p = comma ? comma + 1 : NULL;
+    }
+    return k;
+}
+
 char *policy_sort_channels(const char *value)
 {
-    size_t len = strlen(value), n = 1, k = 0, pos = 0;
-    char *copy = strdup(value), *out = malloc(len + 1), **parts = NULL, *p;
+    size_t len = strlen(value), n = 1, k, pos = 0;
+    char *copy = strdup(value), *out = malloc(len + 1), **parts = NULL;
 
     for (const char *s = value; *s; s++)
         n += *s == ',';
     if (!copy || !out || !(parts = malloc(n * sizeof(*parts))))
         goto fail;
-    for (p = copy;; p++) { /* split in place: "a,,b" keeps its empty entry */
-        parts[k++] = p;
-        if (!(p = strchr(p, ',')))
-            break;
-        *p = '\0';
-    }
+    k = split_channels(copy, parts);
     qsort(parts, k, sizeof(*parts), cmp_channel);
     for (size_t i = 0; i < k; i++) {
         size_t l = strlen(parts[i]);
-        if (i)
+        if (i && strcmp(parts[i], parts[i - 1]) == 0)
+            continue; /* equal names sort next to each other */
+        if (pos)
             out[pos++] = ',';
         memcpy(out + pos, parts[i], l);
         pos += l;
@@ -248,19 +311,24 @@ int policy_apply_channels(policy_ctx *ctx, cincy_error *err)
             goto cleanup;
     }
     /* Every node holding the key is sorted, including a key that came from
-     * release metadata: the reference sorts them all. */
+     * release or raw metadata: the reference sorts them all. A value left
+     * with no channel goes: the CVO rejects an empty channels value. */
     for (size_t n = 0; n < nnodes; n++) {
         const char *value = graph_builder_meta_get(ctx->b, n, POLICY_KEY_CHANNELS);
         char *sorted;
         if (!value)
             continue;
-        if (!(sorted = policy_sort_channels(value)) ||
-            graph_builder_meta_set(ctx->b, n, POLICY_KEY_CHANNELS, sorted) < 0) {
-            free(sorted);
+        if (!(sorted = policy_sort_channels(value))) {
             error = oom(err);
             goto cleanup;
         }
+        if (!sorted[0])
+            graph_builder_meta_remove(ctx->b, n, POLICY_KEY_CHANNELS);
+        else if (graph_builder_meta_set(ctx->b, n, POLICY_KEY_CHANNELS, sorted) < 0)
+            error = oom(err);
         free(sorted);
+        if (error < 0)
+            goto cleanup;
     }
 cleanup:
     free(stamp);

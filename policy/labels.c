@@ -177,15 +177,51 @@ static int pass_remove_regex(policy_ctx *ctx, cincy_error *err)
     return CINCY_OK;
 }
 
-/* Attaches blk's risk to each existing edge into target whose source matches. */
-static int risk_to_target(policy_ctx *ctx, const ingest_block *blk, policy_regex *r, size_t target,
+/* 1 when the pair already lists a risk named like risks[ri] (first file
+ * wins), recording it otherwise. Only risks sharing a name and `to` with
+ * another file are tracked (policy_apply_risks marks them). */
+static int risk_already_listed(int *out, policy_ctx *ctx, size_t ri, size_t from, size_t to)
+{
+    const ingest_block *blk = ctx->risks[ri];
+    char *key;
+    size_t unused;
+
+    *out = 0;
+    if (!ctx->risk_shared || !ctx->risk_shared[ri] || !blk->risk.name)
+        return CINCY_OK;
+    if (!(key = malloc(strlen(blk->risk.name) + 48)))
+        return CINCY_ERROR;
+    sprintf(key, "%zu>%zu>%s", from, to, blk->risk.name);
+    if (policy_strmap_get(&ctx->risk_pairs, key, &unused)) {
+        *out = 1;
+        cincy_log(CINCY_LOG_WARN, "policy",
+                  "risk %.100s already listed for this update by an earlier file; "
+                  "ignoring the repeat\tfile=%s from=%s to=%s",
+                  blk->risk.name, blk->file, graph_builder_node_version(ctx->b, from),
+                  graph_builder_node_version(ctx->b, to));
+    } else if (policy_strmap_put(&ctx->risk_pairs, key, ri) < 0) {
+        free(key);
+        return CINCY_ERROR;
+    }
+    free(key);
+    return CINCY_OK;
+}
+
+/* Attaches risks[ri] to each existing edge into target whose source matches. */
+static int risk_to_target(policy_ctx *ctx, size_t ri, policy_regex *r, size_t target,
                           cincy_error *err)
 {
+    const ingest_block *blk = ctx->risks[ri];
     size_t n;
     const size_t *in = graph_builder_incoming(ctx->b, target, &n);
 
     for (size_t i = 0; i < n; i++) { /* add_risk leaves edges alone: in stays valid */
+        int listed;
         if (!policy_regex_match(r, ctx->b, in[i]))
+            continue;
+        if (risk_already_listed(&listed, ctx, ri, in[i], target) < 0)
+            return oom(err);
+        if (listed)
             continue;
         if (graph_builder_add_risk(ctx->b, in[i], target, &blk->risk) < 0)
             return oom(err);
@@ -196,8 +232,9 @@ static int risk_to_target(policy_ctx *ctx, const ingest_block *blk, policy_regex
 
 /* §2.6 step 3: targets are the nodes named `to`, or whose text before '+'
  * is `to`; i.e. the exact node when `to` has a build, else its bucket. */
-static int resolve_risk(policy_ctx *ctx, const ingest_block *blk, cincy_error *err)
+static int resolve_risk(policy_ctx *ctx, size_t ri, cincy_error *err)
 {
+    const ingest_block *blk = ctx->risks[ri];
     policy_regex *r = NULL;
     graph_version to;
     int error;
@@ -218,14 +255,14 @@ static int resolve_risk(policy_ctx *ctx, const ingest_block *blk, cincy_error *e
         if (!text)
             error = oom(err);
         else if (graph_builder_find(ctx->b, text, &node) == CINCY_OK)
-            error = risk_to_target(ctx, blk, r, node, err);
+            error = risk_to_target(ctx, ri, r, node, err);
         free(text);
     } else {
         const policy_bucket *bk = NULL;
         if (policy_bucket_of(&bk, ctx, &to) < 0)
             error = oom(err);
         for (size_t i = 0; error == CINCY_OK && bk && i < bk->n; i++)
-            error = risk_to_target(ctx, blk, r, bk->nodes[i], err);
+            error = risk_to_target(ctx, ri, r, bk->nodes[i], err);
     }
     graph_version_clear(&to);
     return error;
@@ -239,7 +276,7 @@ int policy_apply_labels(policy_ctx *ctx, cincy_error *err)
         (error = pass_csv(ctx, POLICY_KEY_NEXT_ADD, DIR_NEXT, 1, err)) < 0)
         return error;
     for (size_t i = 0; i < ctx->nrisks; i++) {
-        if ((error = resolve_risk(ctx, ctx->risks[i], err)) < 0)
+        if ((error = resolve_risk(ctx, i, err)) < 0)
             return error;
     }
     if ((error = pass_csv(ctx, POLICY_KEY_PREV_REMOVE, DIR_PREVIOUS, 0, err)) < 0 ||

@@ -88,6 +88,8 @@ typedef struct policy_ctx {
     size_t nbuckets, cap_buckets;
     const ingest_block **risks; /* risk blocks in graph-data order (§2.6 step 1) */
     size_t nrisks;
+    unsigned char *risk_shared; /* per risks[i]: 1 when another risk has its name and `to` */
+    policy_strmap risk_pairs;   /* "from>to>name" given a shared risk; a pair lists a name once */
     policy_regex_cache regexes;
     size_t skipped_edges;  /* previous/next entries naming no node */
     size_t risk_refs;      /* risks attached to pairs (each a deep copy) */
@@ -110,8 +112,11 @@ int policy_apply_labels(policy_ctx *ctx, cincy_error *err);
 
 /* Sorts a comma-joined channel list as the reference does (§2.4): by the text
  * after the first '-' as a plain string, then by the whole name. A name
- * without '-' sorts by its whole text (the reference panics). Returns a new
- * malloc'd string, NULL on OOM. */
+ * without '-' sorts by its whole text (the reference panics). Unlike the
+ * reference, entries are trimmed and empty or repeated entries dropped: the
+ * CVO rejects a graph whose channels value has an empty entry, and a name
+ * listed twice (two channel files with one name) says nothing more. Returns
+ * a new malloc'd string ("" when no entry is left), NULL on OOM. */
 char *policy_sort_channels(const char *value);
 
 #endif
