@@ -3,7 +3,10 @@
  * edge the release images declare (~10,000 nodes, ~2 million edges):
  * nodes are found by version through a string hash, edges de-duplicated
  * through a pair hash, and each node keeps its incoming and outgoing
- * neighbours in arrays so policy can walk them without a scan. */
+ * neighbours in arrays so policy can walk them without a scan.
+ * Repeated content is stored once: metadata keys in a string pool, risks in
+ * a risk pool (risk.c), and each pair's risk list as one id in a trie of
+ * lists (see graph_internal.h). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +52,85 @@ int graph_builder_new(graph_builder **out)
     if (!b)
         return CINCY_ERROR;
     graph_pairset_init(&b->edges, 0);
-    graph_pairset_init(&b->risk_index, 1);
+    graph_pairset_init(&b->list_next, 1);
+    graph_pairset_init(&b->pair_list, 1);
     *out = b;
     return CINCY_OK;
 }
 
 void graph_meta_free(graph_meta *m)
 {
-    for (size_t i = 0; i < m->count; i++) {
-        free(m->items[i].key);
+    for (size_t i = 0; i < m->count; i++)
         free(m->items[i].value);
-    }
     free(m->items);
     memset(m, 0, sizeof(*m));
+}
+
+/* ---------------------------------------------------------------------------
+ * The metadata key pool */
+
+const char *graph_strpool_intern(graph_strpool *p, const char *s)
+{
+    size_t mask, i;
+    char *copy;
+
+    if ((p->count + 1) * 2 > p->nslots) {
+        size_t n = p->nslots ? p->nslots * 2 : 16;
+        uint32_t *slots = calloc(n, sizeof(*slots));
+        if (!slots || p->count >= UINT32_MAX - 1) {
+            free(slots);
+            return NULL;
+        }
+        for (size_t k = 0; k < p->count; k++) {
+            for (i = hash_str(p->items[k]) & (n - 1); slots[i]; i = (i + 1) & (n - 1))
+                ;
+            slots[i] = (uint32_t)k + 1;
+        }
+        free(p->slots);
+        p->slots = slots;
+        p->nslots = n;
+    }
+    mask = p->nslots - 1;
+    for (i = hash_str(s) & mask; p->slots[i]; i = (i + 1) & mask) {
+        if (strcmp(p->items[p->slots[i] - 1], s) == 0)
+            return p->items[p->slots[i] - 1];
+    }
+    if (grow((void **)&p->items, &p->cap, p->count + 1, sizeof(*p->items)) < 0 ||
+        !(copy = strdup(s)))
+        return NULL;
+    p->items[p->count++] = copy;
+    p->slots[i] = (uint32_t)p->count; /* index + 1 */
+    return copy;
+}
+
+void graph_strpool_free(graph_strpool *p)
+{
+    for (size_t i = 0; i < p->count; i++)
+        free(p->items[i]);
+    free(p->items);
+    free(p->slots);
+    memset(p, 0, sizeof(*p));
+}
+
+void graph_builder_drop_indexes(graph_builder *b)
+{
+    for (size_t i = 0; i < b->nnodes; i++) {
+        builder_node *n = &b->nodes[i];
+        free(n->in);
+        free(n->out);
+        n->in = n->out = NULL;
+        n->nin = n->cap_in = n->nout = n->cap_out = 0;
+    }
+    free(b->name_slots);
+    b->name_slots = NULL;
+    b->name_cap = 0;
+    free(b->meta_keys.slots); /* the keys themselves stay: metadata points at them */
+    b->meta_keys.slots = NULL;
+    b->meta_keys.nslots = 0;
+    graph_pairset_free(&b->edges);
+    graph_pairset_free(&b->list_next);
+    graph_pairset_free(&b->pair_list);
+    graph_risk_pool_drop_index(&b->risks);
 }
 
 void graph_builder_free(graph_builder *b)
@@ -76,16 +145,14 @@ void graph_builder_free(graph_builder *b)
         free(n->in);
         free(n->out);
     }
-    for (size_t i = 0; i < b->nrisks; i++) {
-        for (size_t j = 0; j < b->risks[i].count; j++)
-            graph_risk_clear(&b->risks[i].items[j]);
-        free(b->risks[i].items);
-    }
     free(b->nodes);
     free(b->name_slots);
-    free(b->risks);
+    graph_strpool_free(&b->meta_keys);
     graph_pairset_free(&b->edges);
-    graph_pairset_free(&b->risk_index);
+    graph_risk_pool_free(&b->risks);
+    free(b->lists);
+    graph_pairset_free(&b->list_next);
+    graph_pairset_free(&b->pair_list);
     free(b);
 }
 
@@ -225,7 +292,8 @@ int graph_builder_meta_set(graph_builder *b, size_t node, const char *key, const
 {
     graph_meta *m;
     graph_meta_entry *e;
-    char *v, *k;
+    const char *k;
+    char *v;
 
     assert(node < b->nnodes);
     m = &b->nodes[node].meta;
@@ -237,7 +305,7 @@ int graph_builder_meta_set(graph_builder *b, size_t node, const char *key, const
         return CINCY_OK;
     }
     if (grow((void **)&m->items, &m->cap, m->count + 1, sizeof(*m->items)) < 0 ||
-        !(k = strdup(key))) {
+        !(k = graph_strpool_intern(&b->meta_keys, key))) {
         free(v);
         return CINCY_ERROR;
     }
@@ -282,8 +350,7 @@ void graph_builder_meta_remove(graph_builder *b, size_t node, const char *key)
     if (!(e = meta_find(m, key)))
         return;
     i = (size_t)(e - m->items);
-    free(e->key);
-    free(e->value);
+    free(e->value); /* the key stays pooled */
     memmove(&m->items[i], &m->items[i + 1], (m->count - i - 1) * sizeof(*m->items));
     m->count--;
 }
@@ -305,10 +372,18 @@ void graph_builder_meta_at(const graph_builder *b, size_t node, size_t i, const 
 /* ---------------------------------------------------------------------------
  * Edges */
 
+/* Grows by half, not double: the full graph's adjacency arrays hold ~1.3
+ * million entries, and most nodes stop growing long before the next step. */
 static int adj_push(size_t **arr, size_t *n, size_t *cap, size_t v)
 {
-    if (grow((void **)arr, cap, *n + 1, sizeof(**arr)) < 0)
-        return CINCY_ERROR;
+    if (*n == *cap) {
+        size_t c = *cap < 4 ? 4 : *cap + *cap / 2;
+        size_t *q = c <= SIZE_MAX / sizeof(*q) ? realloc(*arr, c * sizeof(*q)) : NULL;
+        if (!q)
+            return CINCY_ERROR;
+        *arr = q;
+        *cap = c;
+    }
     (*arr)[(*n)++] = v;
     return CINCY_OK;
 }
@@ -382,41 +457,59 @@ const size_t *graph_builder_outgoing(const graph_builder *b, size_t node, size_t
 /* ---------------------------------------------------------------------------
  * Risks */
 
+/* lists[0], the empty list, made on the first risk. */
+static int lists_init(graph_builder *b)
+{
+    if (b->nlists > 0)
+        return CINCY_OK;
+    if (grow((void **)&b->lists, &b->cap_lists, 1, sizeof(*b->lists)) < 0)
+        return CINCY_ERROR;
+    memset(&b->lists[0], 0, sizeof(b->lists[0]));
+    b->nlists = 1;
+    return CINCY_OK;
+}
+
+/* *out is list with risk appended, the trie node made on first use. */
+static int list_append(graph_builder *b, uint32_t list, uint32_t risk, uint32_t *out)
+{
+    uint64_t key = graph_pair_key(list, risk);
+    size_t child;
+
+    if (graph_pairset_get(&b->list_next, key, &child)) {
+        *out = (uint32_t)child;
+        return CINCY_OK;
+    }
+    if (b->nlists >= UINT32_MAX - 1 ||
+        grow((void **)&b->lists, &b->cap_lists, b->nlists + 1, sizeof(*b->lists)) < 0 ||
+        graph_pairset_put(&b->list_next, key, b->nlists) < 0)
+        return CINCY_ERROR;
+    b->lists[b->nlists].parent = list;
+    b->lists[b->nlists].risk = risk;
+    b->lists[b->nlists].depth = b->lists[list].depth + 1;
+    *out = (uint32_t)b->nlists++;
+    return CINCY_OK;
+}
+
+/* On failure the pair's list is as it was; the pool or the trie may have
+ * gained an entry nobody refers to, which freeze leaves out. */
 int graph_builder_add_risk(graph_builder *b, size_t from, size_t to, const graph_risk *risk)
 {
     uint64_t key = graph_pair_key(from, to);
-    builder_risks *r;
-    size_t i;
+    size_t list = 0; /* the empty list when the pair has none */
+    uint32_t id, next;
 
     assert(from < b->nnodes && to < b->nnodes);
-    if (!graph_pairset_get(&b->risk_index, key, &i)) {
-        if (grow((void **)&b->risks, &b->cap_risks, b->nrisks + 1, sizeof(*b->risks)) < 0 ||
-            graph_pairset_put(&b->risk_index, key, b->nrisks) < 0)
-            return CINCY_ERROR;
-        i = b->nrisks++;
-        memset(&b->risks[i], 0, sizeof(b->risks[i]));
-        b->risks[i].key = key;
-    }
-    r = &b->risks[i];
-    if (grow((void **)&r->items, &r->cap, r->count + 1, sizeof(*r->items)) < 0 ||
-        graph_risk_copy(&r->items[r->count], risk) < 0)
+    if (lists_init(b) < 0 || graph_risk_pool_intern(&b->risks, risk, &id) < 0)
         return CINCY_ERROR;
-    r->count++;
+    graph_pairset_get(&b->pair_list, key, &list);
+    if (list_append(b, (uint32_t)list, id, &next) < 0 ||
+        graph_pairset_set(&b->pair_list, key, next) < 0)
+        return CINCY_ERROR;
     return CINCY_OK;
 }
 
 void graph_builder_clear_risks(graph_builder *b, size_t from, size_t to)
 {
-    builder_risks *r;
-    size_t i;
-
     assert(from < b->nnodes && to < b->nnodes);
-    if (!graph_pairset_get(&b->risk_index, graph_pair_key(from, to), &i))
-        return;
-    r = &b->risks[i];
-    for (size_t j = 0; j < r->count; j++)
-        graph_risk_clear(&r->items[j]);
-    free(r->items);
-    r->items = NULL;
-    r->count = r->cap = 0; /* the entry stays indexed; freeze skips empty lists */
+    graph_pairset_del(&b->pair_list, graph_pair_key(from, to));
 }

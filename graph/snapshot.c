@@ -5,8 +5,14 @@
  * DESIGN. graph_builder_freeze moves the builder's strings and metadata into
  * the snapshot instead of copying them, and lays edges, conditional pairs and
  * the by-name index out as one array each, so a 10,000-node graph is a handful
- * of allocations beyond its strings. The order it produces is documented in
- * docs/graph-order.md and is what makes responses byte-identical. */
+ * of allocations beyond its strings. Risks are the builder's interned ones,
+ * each held once however many pairs carry it; a group's risk array holds
+ * shallow copies that share those strings. Pairs are grouped by the id of
+ * their risk list (graph_internal.h), never by comparing text. The builder's
+ * indexes are freed as soon as edges and pairs are collected, before the
+ * snapshot's arrays are made, so the two never peak together. The order it
+ * produces is documented in docs/graph-order.md and is what makes responses
+ * byte-identical. */
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,9 +26,9 @@
 #define CYCLE_TEXT_MAX 400 /* fits cincy_error.msg with its prefix */
 
 typedef struct snap_node {
-    char *version; /* taken over from the builder */
-    char *payload; /* never NULL: placeholders were dropped */
-    graph_meta meta;
+    char *version;   /* taken over from the builder */
+    char *payload;   /* never NULL: placeholders were dropped */
+    graph_meta meta; /* keys point into meta_keys */
 } snap_node;
 
 typedef struct name_entry {
@@ -37,10 +43,14 @@ struct graph_snapshot {
     name_entry *by_name; /* sorted by strcmp of version, for find */
     graph_edge *edges;   /* unconditional, sorted by (from, to) */
     size_t nedges;
-    graph_cond_group *groups; /* ordered by first pair; risks owned here */
+    graph_cond_group *groups; /* ordered by first pair */
     size_t ngroups;
     graph_edge *cond_edges; /* every group's pairs, groups back to back */
     size_t ncond_edges;
+    graph_risk *group_risks; /* every group's risks, shallow copies of risks[] */
+    graph_risk *risks;       /* each distinct risk once; owns the strings */
+    size_t nrisks;
+    graph_strpool meta_keys; /* every metadata key once (no lookup slots) */
 };
 
 /* Scratch state of one freeze. Node indices are "old" (builder) or "new"
@@ -52,8 +62,8 @@ typedef struct freeze_ctx {
     size_t n;         /* kept nodes */
     graph_edge *edges;
     size_t nedges;
-    graph_edge *cond;  /* conditional pairs, new indices, sorted */
-    size_t *cond_risk; /* per pair: index into b->risks */
+    graph_edge *cond;    /* conditional pairs, new indices, sorted */
+    uint32_t *cond_list; /* per pair: its risk list, index into b->lists */
     size_t ncond;
 } freeze_ctx;
 
@@ -131,16 +141,6 @@ static int cmp_edge(const void *pa, const void *pb)
     return a->to < b->to ? -1 : a->to > b->to;
 }
 
-/* Index into b->risks of the pair's non-empty risk list, or SIZE_MAX. */
-static size_t pair_risks(const graph_builder *b, size_t from, size_t to)
-{
-    size_t i;
-
-    if (!graph_pairset_get(&b->risk_index, graph_pair_key(from, to), &i) || b->risks[i].count == 0)
-        return SIZE_MAX;
-    return i;
-}
-
 /* Unconditional edges between kept nodes, minus pairs that carry risks
  * (those are served only as conditional). Walks nodes in new order and
  * sorts each node's targets, which yields the global (from, to) order. */
@@ -157,8 +157,9 @@ static int collect_edges(freeze_ctx *c)
         size_t start = n;
         for (size_t k = 0; k < node->nout; k++) {
             uint32_t to = c->newidx[node->out[k]];
-            if (to == NO_NODE || pair_risks(b, c->order[i], node->out[k]) != SIZE_MAX)
-                continue;
+            if (to == NO_NODE ||
+                graph_pairset_get(&b->pair_list, graph_pair_key(c->order[i], node->out[k]), NULL))
+                continue; /* dropped, or served only as conditional */
             c->edges[n].from = (uint32_t)i;
             c->edges[n].to = to;
             n++;
@@ -166,12 +167,17 @@ static int collect_edges(freeze_ctx *c)
         qsort(&c->edges[start], n - start, sizeof(*c->edges), cmp_edge);
     }
     c->nedges = n;
+    if (n < b->edges.count) { /* conditional and dropped pairs left room */
+        graph_edge *e = realloc(c->edges, (n ? n : 1) * sizeof(*e));
+        if (e)
+            c->edges = e;
+    }
     return CINCY_OK;
 }
 
 typedef struct cond_pair {
     graph_edge e;
-    size_t risk; /* index into b->risks */
+    uint32_t list; /* index into b->lists */
 } cond_pair;
 
 static int cmp_cond_pair(const void *a, const void *b)
@@ -179,33 +185,37 @@ static int cmp_cond_pair(const void *a, const void *b)
     return cmp_edge(&((const cond_pair *)a)->e, &((const cond_pair *)b)->e);
 }
 
-/* Pairs with a non-empty risk list whose both ends survive, sorted. */
+/* Pairs with a risk list whose both ends survive, sorted. */
 static int collect_cond(freeze_ctx *c)
 {
-    graph_builder *b = c->b;
-    cond_pair *p = malloc((b->nrisks ? b->nrisks : 1) * sizeof(*p));
-    size_t n = 0;
+    const graph_pairset *pl = &c->b->pair_list;
+    size_t cap = pl->count ? pl->count : 1, n = 0;
+    cond_pair *p = malloc(cap * sizeof(*p));
 
-    c->cond = malloc((b->nrisks ? b->nrisks : 1) * sizeof(*c->cond));
-    c->cond_risk = malloc((b->nrisks ? b->nrisks : 1) * sizeof(*c->cond_risk));
-    if (!p || !c->cond || !c->cond_risk) {
+    c->cond = malloc(cap * sizeof(*c->cond));
+    c->cond_list = malloc(cap * sizeof(*c->cond_list));
+    if (!p || !c->cond || !c->cond_list) {
         free(p);
         return CINCY_ERROR;
     }
-    for (size_t i = 0; i < b->nrisks; i++) {
-        uint32_t from = c->newidx[b->risks[i].key >> 32];
-        uint32_t to = c->newidx[b->risks[i].key & 0xffffffffu];
-        if (b->risks[i].count == 0 || from == NO_NODE || to == NO_NODE)
+    for (size_t i = 0; i < pl->cap; i++) {
+        uint64_t key = pl->keys[i];
+        uint32_t from, to;
+        if (key == GRAPH_PAIR_EMPTY || key == GRAPH_PAIR_DELETED)
+            continue;
+        from = c->newidx[key >> 32];
+        to = c->newidx[key & 0xffffffffu];
+        if (from == NO_NODE || to == NO_NODE)
             continue;
         p[n].e.from = from;
         p[n].e.to = to;
-        p[n].risk = i;
+        p[n].list = pl->vals[i];
         n++;
     }
     qsort(p, n, sizeof(*p), cmp_cond_pair);
     for (size_t i = 0; i < n; i++) {
         c->cond[i] = p[i].e;
-        c->cond_risk[i] = p[i].risk;
+        c->cond_list[i] = p[i].list;
     }
     c->ncond = n;
     free(p);
@@ -338,108 +348,106 @@ cleanup:
 /* ---------------------------------------------------------------------------
  * Assembly */
 
-static uint64_t hash_mix(uint64_t h, const char *s)
+/* Moves the risks that some group uses from the builder's pool into s, in
+ * order of first use, and sets newid[old id] to their index in s->risks. */
+static int take_risks(graph_snapshot *s, freeze_ctx *c, const uint32_t *glist, size_t ng,
+                      uint32_t *newid)
 {
-    for (s = s ? s : ""; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
+    graph_builder *b = c->b;
+    size_t n = 0;
+
+    for (size_t i = 0; i < b->risks.count; i++)
+        newid[i] = UINT32_MAX;
+    for (size_t g = 0; g < ng; g++) {
+        for (uint32_t l = glist[g]; l != 0; l = b->lists[l].parent) {
+            if (newid[b->lists[l].risk] == UINT32_MAX)
+                newid[b->lists[l].risk] = (uint32_t)n++;
+        }
     }
-    h ^= 0xff; /* field separator, so "ab","c" differs from "a","bc" */
-    return h * 0x100000001b3ULL;
+    if (!(s->risks = malloc((n ? n : 1) * sizeof(*s->risks))))
+        return CINCY_ERROR;
+    for (size_t i = 0; i < b->risks.count; i++) {
+        if (newid[i] == UINT32_MAX)
+            continue;
+        s->risks[newid[i]] = b->risks.items[i];
+        memset(&b->risks.items[i], 0, sizeof(b->risks.items[i])); /* s owns the strings */
+    }
+    s->nrisks = n;
+    return CINCY_OK;
 }
 
-/* Hash consistent with graph_risk_equal (NULL hashes as ""). */
-static uint64_t hash_risks(const builder_risks *r)
+/* Fills each group's risk array, walking its list from the last risk up. */
+static int fill_group_risks(graph_snapshot *s, const freeze_ctx *c, const uint32_t *glist,
+                            const uint32_t *newid)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    const graph_builder *b = c->b;
+    size_t total = 0, at = 0;
 
-    for (size_t i = 0; i < r->count; i++) {
-        const graph_risk *k = &r->items[i];
-        h = hash_mix(hash_mix(hash_mix(h, k->url), k->name), k->message);
-        for (size_t j = 0; j < k->nrules; j++)
-            h = hash_mix(h ^ (uint64_t)k->rules[j].type, k->rules[j].promql);
-        h = hash_mix(h, "\x01");
+    for (size_t g = 0; g < s->ngroups; g++)
+        total += b->lists[glist[g]].depth;
+    if (!(s->group_risks = malloc((total ? total : 1) * sizeof(*s->group_risks))))
+        return CINCY_ERROR;
+    for (size_t g = 0; g < s->ngroups; g++) {
+        size_t k = b->lists[glist[g]].depth;
+        s->groups[g].risks = s->group_risks + at;
+        s->groups[g].nrisks = k;
+        for (uint32_t l = glist[g]; l != 0; l = b->lists[l].parent)
+            s->group_risks[at + --k] = s->risks[newid[b->lists[l].risk]];
+        at += s->groups[g].nrisks;
     }
-    return h >= GRAPH_PAIR_DELETED ? h - 2 : h; /* keep clear of the set's marks */
+    return CINCY_OK;
 }
 
-static int risks_equal(const builder_risks *a, const builder_risks *b)
-{
-    if (a->count != b->count)
-        return 0;
-    for (size_t i = 0; i < a->count; i++) {
-        if (!graph_risk_equal(&a->items[i], &b->items[i]))
-            return 0;
-    }
-    return 1;
-}
-
-/* Splits the sorted conditional pairs into groups of identical risk lists.
- * Groups appear in order of their first pair since pairs are visited in
- * order. Each group's risk array is taken over from its first pair. */
+/* Splits the sorted conditional pairs into groups by risk list id: equal
+ * lists have equal ids, so this is one array lookup a pair. Groups appear
+ * in order of their first pair since pairs are visited in order. */
 static int build_groups(graph_snapshot *s, freeze_ctx *c)
 {
     graph_builder *b = c->b;
-    graph_pairset by_hash; /* risk-list hash -> first group with that hash */
-    size_t *gid = malloc((c->ncond ? c->ncond : 1) * sizeof(*gid));
-    size_t *grisk = malloc((c->ncond ? c->ncond : 1) * sizeof(*grisk)); /* per group */
-    size_t *gnext = malloc((c->ncond ? c->ncond : 1) * sizeof(*gnext)); /* same-hash chain */
+    uint32_t *group_of = malloc((b->nlists ? b->nlists : 1) * sizeof(*group_of));
+    uint32_t *gid = malloc((c->ncond ? c->ncond : 1) * sizeof(*gid));
+    uint32_t *glist = malloc((c->ncond ? c->ncond : 1) * sizeof(*glist)); /* per group */
+    uint32_t *newid = malloc((b->risks.count ? b->risks.count : 1) * sizeof(*newid));
     size_t *fill = NULL, ng = 0;
     int error = CINCY_ERROR;
 
-    graph_pairset_init(&by_hash, 1);
-    if (!gid || !grisk || !gnext)
+    if (!group_of || !gid || !glist || !newid)
         goto cleanup;
+    for (size_t l = 0; l < b->nlists; l++)
+        group_of[l] = UINT32_MAX;
     for (size_t i = 0; i < c->ncond; i++) {
-        const builder_risks *r = &b->risks[c->cond_risk[i]];
-        uint64_t h = hash_risks(r);
-        size_t g = SIZE_MAX, first;
-        if (graph_pairset_get(&by_hash, h, &first)) {
-            for (g = first; g != SIZE_MAX && !risks_equal(&b->risks[grisk[g]], r); g = gnext[g])
-                ;
+        uint32_t l = c->cond_list[i];
+        if (group_of[l] == UINT32_MAX) {
+            group_of[l] = (uint32_t)ng;
+            glist[ng++] = l;
         }
-        if (g == SIZE_MAX) {
-            g = ng++;
-            grisk[g] = c->cond_risk[i];
-            gnext[g] = SIZE_MAX;
-            if (graph_pairset_get(&by_hash, h, &first)) {
-                gnext[g] = gnext[first]; /* chain behind the first of this hash */
-                gnext[first] = g;
-            } else if (graph_pairset_put(&by_hash, h, g) < 0) {
-                goto cleanup;
-            }
-        }
-        gid[i] = g;
+        gid[i] = group_of[l];
     }
-
     s->groups = calloc(ng ? ng : 1, sizeof(*s->groups));
     s->cond_edges = malloc((c->ncond ? c->ncond : 1) * sizeof(*s->cond_edges));
     fill = calloc(ng + 1, sizeof(*fill));
     if (!s->groups || !s->cond_edges || !fill)
         goto cleanup;
+    s->ngroups = ng;
+    if (take_risks(s, c, glist, ng, newid) < 0 || fill_group_risks(s, c, glist, newid) < 0)
+        goto cleanup;
     for (size_t i = 0; i < c->ncond; i++)
         fill[gid[i] + 1]++;
     for (size_t g = 0; g < ng; g++) {
-        builder_risks *r = &b->risks[grisk[g]];
         s->groups[g].edges = s->cond_edges + fill[g];
         s->groups[g].nedges = fill[g + 1];
         fill[g + 1] += fill[g];
-        s->groups[g].risks = r->items;
-        s->groups[g].nrisks = r->count;
-        r->items = NULL; /* the snapshot owns them now */
-        r->count = r->cap = 0;
     }
-    s->ngroups = ng;
     for (size_t i = 0; i < c->ncond; i++)
         s->cond_edges[fill[gid[i]]++] = c->cond[i];
     s->ncond_edges = c->ncond;
     error = CINCY_OK;
 
 cleanup:
-    graph_pairset_free(&by_hash);
+    free(group_of);
     free(gid);
-    free(grisk);
-    free(gnext);
+    free(glist);
+    free(newid);
     free(fill);
     return error;
 }
@@ -449,9 +457,12 @@ static int cmp_name_entry(const void *pa, const void *pb)
     return strcmp(((const name_entry *)pa)->version, ((const name_entry *)pb)->version);
 }
 
-/* Moves the kept nodes' strings and metadata into s, in new order. */
+/* Moves the kept nodes' strings and metadata, and the metadata keys they
+ * point at, into s, in new order. */
 static int take_nodes(graph_snapshot *s, freeze_ctx *c)
 {
+    s->meta_keys = c->b->meta_keys; /* lookup slots were freed with the indexes */
+    memset(&c->b->meta_keys, 0, sizeof(c->b->meta_keys));
     s->nodes = calloc(c->n ? c->n : 1, sizeof(*s->nodes));
     s->by_name = malloc((c->n ? c->n : 1) * sizeof(*s->by_name));
     if (!s->nodes || !s->by_name)
@@ -478,12 +489,11 @@ static void snapshot_free(graph_snapshot *s)
         free(s->nodes[i].payload);
         graph_meta_free(&s->nodes[i].meta);
     }
-    for (size_t g = 0; g < s->ngroups; g++) {
-        graph_risk *r = (graph_risk *)s->groups[g].risks; /* owned: see build_groups */
-        for (size_t i = 0; i < s->groups[g].nrisks; i++)
-            graph_risk_clear(&r[i]);
-        free(r);
-    }
+    for (size_t i = 0; i < s->nrisks; i++)
+        graph_risk_clear(&s->risks[i]); /* group_risks only borrow these */
+    free(s->risks);
+    free(s->group_risks);
+    graph_strpool_free(&s->meta_keys);
     free(s->nodes);
     free(s->by_name);
     free(s->edges);
@@ -505,6 +515,7 @@ int graph_builder_freeze(struct graph_snapshot **out, graph_builder *b, cincy_er
         error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
         goto cleanup;
     }
+    graph_builder_drop_indexes(b); /* edges and pairs are in c now */
     if ((error = check_cycles(&c, err)) < 0)
         goto cleanup;
     if (!(s = calloc(1, sizeof(*s))) || take_nodes(s, &c) < 0 || build_groups(s, &c) < 0) {
@@ -525,7 +536,7 @@ cleanup:
     free(c.newidx);
     free(c.edges);
     free(c.cond);
-    free(c.cond_risk);
+    free(c.cond_list);
     graph_builder_free(b); /* always: the caller gave it up */
     return error;
 }
