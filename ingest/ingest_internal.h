@@ -162,4 +162,40 @@ void ingest_check_block_clear(ingest_check_block *b);
 /* Sorts r's findings by file, then line, stable (check_report.c). */
 void ingest_check_report_sort(ingest_check_report *r);
 
+/* ---------------------------------------------------------------------------
+ * Graph-data sources (ingest/source.c, source_git.c, source_tarball.c).
+ * source.c checks the config, hashes directories and dispatches; each kind's
+ * file fetches and materialises into src->cache_dir.
+ */
+struct ingest_source {
+    ingest_source_kind kind;
+    char *location;  /* copied from the config */
+    char *reference; /* git only; NULL: the remote's HEAD */
+    char *cache_dir; /* git and tarball; NULL for a directory */
+    char *etag;          /* tarball URL: validators of the last 200 response */
+    char *last_modified;
+};
+
+/* Kind-specific fetches, with ingest_source_fetch's contract. */
+int ingest_source_git_fetch(ingest_source *src, const char *known, char **out_revision,
+                            char **out_dir, int *changed, cincy_error *err);
+int ingest_source_tarball_fetch(ingest_source *src, const char *known, char **out_revision,
+                                char **out_dir, int *changed, cincy_error *err);
+
+/* Lower-case hex of a SHA-256 digest (32 bytes) into out (65 bytes). */
+void ingest_hex(char *out, const unsigned char *digest, size_t len);
+
+/* Removes path and everything below it (no symlink is followed). Missing is
+ * fine. Returns 0 or CINCY_ERROR naming the path that could not go. */
+int ingest_rm_rf(const char *path, cincy_error *err);
+
+/* Removes every entry of dir except the one named keep (may be NULL):
+ * the trees of earlier fetches. Best effort: failures are ignored, a later
+ * fetch tries again. */
+void ingest_source_prune(const char *dir, const char *keep);
+
+/* 1 when the top-level entry name of a graph-data tree is one the server
+ * reads (version, LICENSE, channels, blocked-edges, raw). */
+int ingest_source_wanted(const char *name);
+
 #endif
