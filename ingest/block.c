@@ -152,7 +152,7 @@ static int risk_string(char **out, ingest_yaml *y, yaml_node_t *node, const char
 
 /* The status API declares a risk's url a URI (Format=uri). We ask for what
  * every real risk has: http(s)://, a host, no whitespace or control bytes. */
-static int risk_url_valid(const char *url)
+int ingest_risk_url_valid(const char *url)
 {
     const char *host;
 
@@ -187,7 +187,7 @@ static int parse_risk(graph_risk *risk, ingest_yaml *y, yaml_node_t *root, yaml_
         (error = risk_string(&risk->name, y, values[B_NAME], "name", err)) < 0 ||
         (error = risk_string(&risk->message, y, values[B_MESSAGE], "message", err)) < 0)
         return error;
-    if (!risk_url_valid(risk->url))
+    if (!ingest_risk_url_valid(risk->url))
         return cincy_error_set(err, CINCY_EINVALID, y->rel, ingest_yaml_line(values[B_URL]),
                                "field 'url': '%.*s' is not an http or https URL", INGEST_QUOTE_MAX,
                                risk->url);

@@ -162,26 +162,6 @@ static void check_version_file(ingest_check_ctx *c, const char *dir)
  * channels/ and blocked-edges/
  */
 
-/* The loader's rule (graph_data.c has_yaml_extension, keep the two equal):
- * the extension matches the unanchored regex `ya+ml`, so never `.yml`. */
-static int server_reads(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-
-    if (!dot || dot == name)
-        return 0;
-    for (const char *p = strchr(dot + 1, 'y'); p; p = strchr(p + 1, 'y')) {
-        const char *q = p + 1;
-        if (*q != 'a')
-            continue;
-        while (*q == 'a')
-            q++;
-        if (q[0] == 'm' && q[1] == 'l')
-            return 1;
-    }
-    return 0;
-}
-
 /* A file the server passes over that its author surely meant it to read:
  * ".yml" or ".YAML". OWNERS, README.md and dot files are left alone. */
 static int meant_as_yaml(const char *name)
@@ -235,7 +215,7 @@ static void check_yaml_dir(ingest_check_ctx *c, const char *dir, const char *sub
             c->oom = 1;
             break;
         }
-        if (server_reads(names[i]))
+        if (ingest_has_yaml_extension(names[i]))
             check_one_file(c, dir, rel, fn);
         else if (meant_as_yaml(names[i]))
             ingest_check_add(c, INGEST_CHECK_WARNING, rel, 0, NULL,

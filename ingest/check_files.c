@@ -425,31 +425,9 @@ static void walk_rules(ingest_check_ctx *c, ingest_yaml *y, yaml_node_t *key, ya
     b->rules_ok = ok;
 }
 
-/* The cluster API declares a risk's url a URI and refuses a status carrying
- * anything else. Same rule as block.c's risk_url_valid (keep the two equal):
- * http(s)://, a host, no whitespace or control bytes. */
-static int url_valid(const char *url)
-{
-    const char *host;
-
-    if (strncmp(url, "https://", 8) == 0)
-        host = url + 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        host = url + 7;
-    else
-        return 0;
-    if (!*host || strchr("/?#:@", *host))
-        return 0;
-    for (const char *p = url; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 static void check_url(ingest_check_ctx *c, ingest_yaml *y, yaml_node_t *node, const char *url)
 {
-    if (!url_valid(url))
+    if (!ingest_risk_url_valid(url))
         ingest_check_add(c, INGEST_CHECK_ERROR, y->rel, ingest_yaml_line(node), "url",
                          "field 'url': '%.*s' is not an http or https URL", INGEST_QUOTE_MAX, url);
 }

@@ -110,7 +110,7 @@ cleanup:
 /* The reference reads a file when its extension matches the unanchored
  * regex `ya+ml` (so `.yaml` and `.yaaml`, never `.yml`). Like Rust's
  * Path::extension, a leading dot (".yaml") is a name, not an extension. */
-static int has_yaml_extension(const char *name)
+int ingest_has_yaml_extension(const char *name)
 {
     const char *dot = strrchr(name, '.');
 
@@ -222,7 +222,7 @@ static int load_yaml_dir(ingest_graph_data *gd, const char *dir, const char *sub
     if ((error = ingest_list_dir(&names, &n, subdir, err)) < 0)
         goto cleanup;
     for (size_t i = 0; i < n; i++) {
-        if (!has_yaml_extension(names[i])) {
+        if (!ingest_has_yaml_extension(names[i])) {
             cincy_log(CINCY_LOG_DEBUG, "ingest", "ignoring %s/%s: not a .yaml file", sub, names[i]);
             continue;
         }

@@ -198,4 +198,15 @@ void ingest_source_prune(const char *dir, const char *keep);
  * reads (version, LICENSE, channels, blocked-edges, raw). */
 int ingest_source_wanted(const char *name);
 
+
+/* 1 when the server reads a file of this name in channels/ or blocked-edges/:
+ * its extension matches the reference's unanchored regex `ya+ml` (so `.yaml`
+ * and `.yaaml`, never `.yml`); a leading dot (".yaml") is a name, not an
+ * extension, as with Rust's Path::extension (graph_data.c; cincy check too). */
+int ingest_has_yaml_extension(const char *name);
+
+/* 1 when a risk's url is one the cluster API accepts: http(s)://, a host, no
+ * whitespace or control bytes (block.c; cincy check uses the same rule). */
+int ingest_risk_url_valid(const char *url);
+
 #endif
