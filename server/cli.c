@@ -55,7 +55,7 @@ static const char usage_text[] =
     "  --graph-data DIR     graph-data to read (required)\n"
     "  --out DIR            directory to write release records into (required)\n"
     "\n"
-    "signals (serve): SIGHUP reloads both sources; SIGINT and SIGTERM stop.\n";
+    "signals (serve): SIGHUP reloads both sources now; SIGINT and SIGTERM stop.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -231,10 +231,10 @@ static void log_urls(const server *s, const server_config *cfg)
               server_status_port(s));
 }
 
-/* Waits for signals until SIGINT or SIGTERM; SIGHUP reloads. */
+/* Waits for signals until SIGINT or SIGTERM; SIGHUP asks the refresh
+ * thread for an immediate reload. */
 static void run_until_stopped(server *s, const sigset_t *set)
 {
-    cincy_error err;
     int sig;
 
     for (;;) {
@@ -242,8 +242,7 @@ static void run_until_stopped(server *s, const sigset_t *set)
             continue;
         if (sig == SIGHUP) {
             cincy_log(CINCY_LOG_INFO, "server", "SIGHUP: reloading");
-            cincy_error_clear(&err);
-            (void)server_reload(s, &err); /* a failure is logged and the old graph stays */
+            server_refresh_trigger(s); /* a failure is logged and the old graph stays */
             continue;
         }
         cincy_log(CINCY_LOG_INFO, "server", "stopping\tsignal=%s",
@@ -295,9 +294,13 @@ static int cmd_serve(int argc, char **argv)
     cincy_log(CINCY_LOG_INFO, "server", "cincy %s starting\tcommit=%s config=\"%s\"", CINCY_VERSION,
               CINCY_GIT_COMMIT, cfg.file ? cfg.file : "(defaults)");
     log_urls(s, &cfg);
-    /* A failed first load does not exit: readiness stays 503, the error is
-     * logged, and a SIGHUP after fixing the data retries. */
-    (void)server_reload(s, &err);
+    /* The refresh thread does the first load. A failed load does not exit:
+     * readiness stays 503, the error is logged and /status shows it; the next
+     * poll (sources.poll_seconds), a SIGHUP or POST /refresh retries. */
+    if (server_refresh_start(s, &err) < 0) {
+        rc = print_error(&err);
+        goto cleanup;
+    }
     run_until_stopped(s, &set);
     rc = 0;
 cleanup:

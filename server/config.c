@@ -31,6 +31,8 @@ typedef enum {
     FIELD_THREADS,  /* unsigned 1..SERVER_THREADS_MAX */
     FIELD_PREFIX,   /* char *, normalised URL path prefix */
     FIELD_DIR,      /* char *, absolute path or NULL */
+    FIELD_POLL,     /* unsigned seconds 1..86400 */
+    FIELD_STRING,   /* char *, any non-empty text */
 } field_kind;
 
 typedef struct key_spec {
@@ -50,6 +52,7 @@ static const key_spec graph_keys[] = {
 static const key_spec status_keys[] = {
     {"address", FIELD_ADDRESS, offsetof(server_config, status_address), NULL},
     {"port", FIELD_PORT, offsetof(server_config, status_port), NULL},
+    {"refresh_token", FIELD_STRING, offsetof(server_config, refresh_token), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec releases_keys[] = {
@@ -63,6 +66,7 @@ static const key_spec graph_data_keys[] = {
 static const key_spec sources_keys[] = {
     {"releases", FIELD_SECTION, 0, releases_keys},
     {"graph_data", FIELD_SECTION, 0, graph_data_keys},
+    {"poll_seconds", FIELD_POLL, offsetof(server_config, poll_seconds), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec web_keys[] = {
@@ -242,6 +246,16 @@ static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, c
                                    SERVER_THREADS_MAX, CONFIG_SHOW_MAX, s);
         *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
         return 0;
+    case FIELD_POLL:
+        if (!parse_int(s, 1, 86400, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected whole seconds from 1 to 86400, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_STRING:
+        copy = strdup(s);
+        break;
     case FIELD_ADDRESS:
         if (inet_pton(AF_INET, s, addr) != 1 && inet_pton(AF_INET6, s, addr) != 1)
             return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
@@ -287,9 +301,9 @@ static int set_field(parse_ctx *p, const key_spec *k, const char *name, const ya
     if (is_null_scalar(v))
         return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
                                "field '%s': a value is required", name);
-    if (k->kind == FIELD_DIR && !v->data.scalar.value[0])
-        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
-                               "field '%s': a path is required", name);
+    if ((k->kind == FIELD_DIR || k->kind == FIELD_STRING) && !v->data.scalar.value[0])
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v), "field '%s': %s", name,
+                               k->kind == FIELD_DIR ? "a path is required" : "a value is required");
     return set_scalar_field(p, k, name, v);
 }
 
@@ -352,6 +366,7 @@ int server_config_defaults(server_config *cfg)
     cfg->graph_port = SERVER_DEFAULT_GRAPH_PORT;
     cfg->status_port = SERVER_DEFAULT_STATUS_PORT;
     cfg->threads = 4;
+    cfg->poll_seconds = 300;
     cfg->log_level = CINCY_LOG_INFO;
     cfg->graph_address = strdup("127.0.0.1");
     cfg->status_address = strdup("127.0.0.1");
@@ -374,6 +389,7 @@ void server_config_clear(server_config *cfg)
     free(cfg->graph_data_dir);
     free(cfg->web_dir);
     free(cfg->file);
+    free(cfg->refresh_token);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -387,11 +403,12 @@ int server_config_copy(server_config *out, const server_config *src)
     out->graph_data_dir = dup_or_null(src->graph_data_dir);
     out->web_dir = dup_or_null(src->web_dir);
     out->file = dup_or_null(src->file);
+    out->refresh_token = dup_or_null(src->refresh_token);
     if ((src->graph_address && !out->graph_address) ||
         (src->status_address && !out->status_address) || (src->path_prefix && !out->path_prefix) ||
         (src->releases_dir && !out->releases_dir) ||
         (src->graph_data_dir && !out->graph_data_dir) || (src->web_dir && !out->web_dir) ||
-        (src->file && !out->file)) {
+        (src->file && !out->file) || (src->refresh_token && !out->refresh_token)) {
         server_config_clear(out);
         return CINCY_ERROR;
     }

@@ -30,12 +30,14 @@ static const struct {
     [ROUTE_LIVENESS] = {"status", "/liveness"},
     [ROUTE_READINESS] = {"status", "/readiness"},
     [ROUTE_METRICS] = {"status", "/metrics"},
+    [ROUTE_STATUS] = {"status", "/status"},
+    [ROUTE_REFRESH] = {"status", "/refresh"},
     [ROUTE_STATUS_OTHER] = {"status", "other"},
 };
 
 /* The codes cincy sends; the last slot counts anything else. */
-static const unsigned known_codes[SERVER_CODE_SLOTS - 1] = {200, 304, 400, 403, 404,
-                                                            405, 406, 500, 503};
+static const unsigned known_codes[SERVER_CODE_SLOTS - 1] = {200, 202, 304, 400, 401, 403,
+                                                            404, 405, 406, 500, 503};
 
 void server_metrics_init(server_metrics *m)
 {

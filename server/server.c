@@ -108,6 +108,7 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
     server_cache_init(&s->cache);
     server_metrics_init(&s->metrics);
     pthread_mutex_init(&s->reload_lock, NULL);
+    server_refresh_init(&s->refresh);
     if (server_config_copy(&s->cfg, cfg) < 0) {
         error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
         goto cleanup;
@@ -152,6 +153,7 @@ void server_stop(server *s)
 {
     if (!s)
         return;
+    server_refresh_stop(s); /* before the listeners: it publishes into them */
     if (s->graph_daemon)
         MHD_stop_daemon(s->graph_daemon); /* waits for its request threads */
     if (s->status_daemon)
@@ -200,18 +202,20 @@ static void record_success(server *s, const graph_snapshot *snap, const ingest_r
 
 /* Keep serving the previous snapshot: a cluster polling during a bad
  * graph-data push should see yesterday's graph, not an empty one. */
-static void record_failure(server *s, const cincy_error *err)
+static void record_failure(server *s, const cincy_error *err, int quiet)
 {
     char msg[800];
 
     pthread_mutex_lock(&s->metrics.lock);
     s->metrics.load_errors_total++;
     pthread_mutex_unlock(&s->metrics.lock);
-    cincy_log(CINCY_LOG_ERROR, "server", "graph load failed, the previous graph keeps serving: %s",
-              cincy_error_format(err, msg, sizeof(msg)));
+    if (!quiet)
+        cincy_log(CINCY_LOG_ERROR, "server",
+                  "graph load failed, the previous graph keeps serving: %s",
+                  cincy_error_format(err, msg, sizeof(msg)));
 }
 
-int server_reload(server *s, cincy_error *err)
+static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error *err)
 {
     ingest_releases *rels = NULL;
     ingest_graph_data *gd = NULL;
@@ -226,13 +230,13 @@ int server_reload(server *s, cincy_error *err)
     }
     pthread_mutex_lock(&s->reload_lock);
     start = now_seconds(CLOCK_MONOTONIC);
-    if (!s->cfg.releases_dir || !s->cfg.graph_data_dir) {
+    if (!s->cfg.releases_dir || !graph_data_dir) {
         error = cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0, "no %s directory configured",
                                 s->cfg.releases_dir ? "graph-data" : "releases");
         goto cleanup;
     }
     if ((error = ingest_releases_load_dir(&rels, s->cfg.releases_dir, err)) < 0 ||
-        (error = ingest_graph_data_load_dir(&gd, s->cfg.graph_data_dir, err)) < 0 ||
+        (error = ingest_graph_data_load_dir(&gd, graph_data_dir, err)) < 0 ||
         (error = policy_build(&snap, rels, gd, NULL, err)) < 0)
         goto cleanup;
     record_success(s, snap, rels, gd, now_seconds(CLOCK_MONOTONIC) - start);
@@ -241,10 +245,20 @@ int server_reload(server *s, cincy_error *err)
     server_cache_clear(&s->cache); /* old bodies go now, not at the next request */
 cleanup:
     if (error < 0)
-        record_failure(s, err);
+        record_failure(s, err, quiet);
     pthread_mutex_unlock(&s->reload_lock);
     graph_snapshot_unref(snap);
     ingest_graph_data_free(gd);
     ingest_releases_free(rels);
     return error;
+}
+
+int server_reload(server *s, cincy_error *err)
+{
+    return reload(s, s->cfg.graph_data_dir, 0, err);
+}
+
+int server_reload_quiet(server *s, const char *graph_data_dir, cincy_error *err)
+{
+    return reload(s, graph_data_dir, 1, err);
 }

@@ -28,6 +28,8 @@ typedef struct server_config {
     char *graph_data_dir;    /* sources.graph_data.directory (absolute) */
     char *web_dir;           /* web.directory (absolute), or NULL for none */
     char *file;              /* the config file read, or NULL for defaults */
+    unsigned poll_seconds;   /* sources.poll_seconds, default 300, >= 1 */
+    char *refresh_token;     /* status.refresh_token: bearer token for POST /refresh, or NULL */
 } server_config;
 
 /* Fills cfg with the defaults above; directories NULL. Returns 0 or CINCY_ERROR. */
@@ -52,7 +54,15 @@ int server_status_port(const server *s);
 /* Loads releases and graph-data, builds and publishes a new snapshot; updates
  * metrics. On failure the previous snapshot keeps serving and err says why. */
 int server_reload(server *s, cincy_error *err);
-/* Stops listeners and frees s. NULL-safe. */
+/* Starts the background refresh thread (server/refresh.c): it loads at once,
+ * then every cfg.poll_seconds and whenever server_refresh_trigger is called,
+ * and reloads only when the graph-data source's revision changed. A source
+ * that is down never stops the server; the last good graph keeps serving. */
+int server_refresh_start(server *s, cincy_error *err);
+/* Asks the refresh thread for an immediate refresh (SIGHUP, POST /refresh).
+ * Does nothing when the thread is not running. Thread: any. */
+void server_refresh_trigger(server *s);
+/* Stops listeners (and the refresh thread) and frees s. NULL-safe. */
 void server_stop(server *s);
 
 /* The `cincy` command line (main() calls only this). */

@@ -134,11 +134,13 @@ typedef enum {
     ROUTE_LIVENESS,
     ROUTE_READINESS,
     ROUTE_METRICS,
+    ROUTE_STATUS,  /* /status */
+    ROUTE_REFRESH, /* /refresh */
     ROUTE_STATUS_OTHER,
     ROUTE_COUNT
 } server_route;
 
-#define SERVER_CODE_SLOTS 10 /* the status codes we send, plus one "other" */
+#define SERVER_CODE_SLOTS 12 /* the status codes we send, plus one "other" */
 
 typedef struct server_metrics {
     atomic_ulong requests[ROUTE_COUNT][SERVER_CODE_SLOTS];
@@ -159,6 +161,36 @@ void server_metrics_count(server_metrics *m, server_route route, unsigned code);
 int server_metrics_render(char **out, size_t *out_len, server_metrics *m, server_cache *cache);
 
 /* ---------------------------------------------------------------------------
+ * The refresh thread (server/refresh.c). Everything below lock is read by the
+ * status and metrics handlers and written by the thread.
+ */
+typedef struct server_refresh {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* signalled by trigger and stop */
+    pthread_t thread;
+    int running;         /* the thread was started (join it on stop) */
+    int stop;            /* asks the thread to end */
+    int forced;          /* a trigger is pending: reload even if unchanged */
+    int failing;         /* the last round failed: the next one reloads regardless */
+    char *revision;      /* last revision seen (loaded or failed), or NULL */
+    double last_success; /* unix seconds, 0 when never */
+    double last_failure; /* unix seconds, 0 when never */
+    char *last_error;    /* "file:line: message" of the last failure, or NULL */
+    char *last_error_revision;
+    uint64_t changed, unchanged, errors; /* refreshes by result */
+} server_refresh;
+
+void server_refresh_init(server_refresh *r);
+/* server_reload over graph_data_dir that leaves logging the failure to the
+ * caller (the refresh thread logs once per revision). */
+int server_reload_quiet(server *s, const char *graph_data_dir, cincy_error *err);
+void server_refresh_stop(server *s); /* joins the thread if running, frees state */
+/* Renders the /status JSON document into a new malloc'd string. */
+int server_status_render(char **out, size_t *out_len, server *s);
+/* Appends the per-source metrics to the exposition in buf. */
+int server_refresh_metrics(char **buf, size_t *len, server *s);
+
+/* ---------------------------------------------------------------------------
  * The server.
  */
 struct server {
@@ -172,6 +204,7 @@ struct server {
     server_cache cache;
     server_metrics metrics;
     pthread_mutex_t reload_lock; /* one reload at a time */
+    server_refresh refresh;
 };
 
 /* Request handlers (MHD_AccessHandlerCallback), cls is the server. */

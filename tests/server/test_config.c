@@ -171,7 +171,7 @@ Test(server_config, unknown_keys)
     assert_error("sources:\n  releases:\n    dir: x\n", 3,
                  "t.yaml:3: unknown key 'dir' in 'sources.releases' (expected one of directory)");
     assert_error("status:\n  path_prefix: /x\n", 2,
-                 "t.yaml:2: unknown key 'path_prefix' in 'status' (expected one of address, port)");
+                 "t.yaml:2: unknown key 'path_prefix' in 'status' (expected one of address, port, refresh_token)");
 }
 
 Test(server_config, bad_values)
