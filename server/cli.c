@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "ingest/ingest.h"
 #include "server/server_internal.h"
 
@@ -173,7 +175,7 @@ static int set_dir(char **slot, const char *path)
 
 static int apply_overrides(server_config *cfg, const cli_opts *o)
 {
-    int rc;
+    int rc, gd_missing;
 
     if (o->graph_port && (rc = parse_port(&cfg->graph_port, "--graph-port", o->graph_port)))
         return rc;
@@ -189,13 +191,20 @@ static int apply_overrides(server_config *cfg, const cli_opts *o)
         fprintf(stderr, "cincy: cannot resolve a directory path\n");
         return EXIT_FAILURE;
     }
-    if (!cfg->graph_data_dir || !cfg->releases_dir) {
+    if (o->graph_data) { /* --graph-data DIR replaces a git or tarball source */
+        cfg->graph_data_kind = SERVER_GRAPH_DATA_DIRECTORY;
+        free(cfg->graph_data_location);
+        free(cfg->graph_data_reference);
+        cfg->graph_data_location = cfg->graph_data_reference = NULL;
+    }
+    gd_missing = cfg->graph_data_kind == SERVER_GRAPH_DATA_DIRECTORY && !cfg->graph_data_dir;
+    if (gd_missing || !cfg->releases_dir) {
         fprintf(stderr,
                 "cincy: no %s directory configured: set %s in the config file (see "
                 "config/cincy.yaml) or pass %s DIR\n",
-                cfg->graph_data_dir ? "releases" : "graph-data",
-                cfg->graph_data_dir ? "sources.releases.directory" : "sources.graph_data.directory",
-                cfg->graph_data_dir ? "--releases" : "--graph-data");
+                gd_missing ? "graph-data" : "releases",
+                gd_missing ? "sources.graph_data.directory" : "sources.releases.directory",
+                gd_missing ? "--graph-data" : "--releases");
         return EXIT_FAILURE;
     }
     return 0;
@@ -286,6 +295,7 @@ static int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread exists */
     signal(SIGPIPE, SIG_IGN);               /* a client hanging up is not our death */
+    curl_global_init(CURL_GLOBAL_DEFAULT);  /* not thread-safe: the tarball source uses curl */
 
     if (server_start(&s, &cfg, &err) < 0) {
         rc = print_error(&err);
@@ -306,6 +316,7 @@ static int cmd_serve(int argc, char **argv)
 cleanup:
     server_stop(s);
     server_config_clear(&cfg);
+    curl_global_cleanup(); /* balanced: a no-op when init was never reached */
     return rc;
 }
 

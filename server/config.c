@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -33,6 +34,12 @@ typedef enum {
     FIELD_DIR,      /* char *, absolute path or NULL */
     FIELD_POLL,     /* unsigned seconds 1..86400 */
     FIELD_STRING,   /* char *, any non-empty text */
+    FIELD_GD_DIR,   /* sources.graph_data.directory: a directory source */
+    FIELD_GIT,      /* sources.graph_data.git: a mapping (git_keys) */
+    FIELD_TARBALL,  /* sources.graph_data.tarball: a path or URL */
+    FIELD_LOCATION, /* git.url: a URL as written, a relative path resolved */
+    FIELD_BRANCH,   /* git.branch */
+    FIELD_COMMIT,   /* git.commit: 40 hex digits */
 } field_kind;
 
 typedef struct key_spec {
@@ -59,8 +66,17 @@ static const key_spec releases_keys[] = {
     {"directory", FIELD_DIR, offsetof(server_config, releases_dir), NULL},
     {NULL, 0, 0, NULL},
 };
+static const key_spec git_keys[] = {
+    {"url", FIELD_LOCATION, offsetof(server_config, graph_data_location), NULL},
+    {"branch", FIELD_BRANCH, offsetof(server_config, graph_data_reference), NULL},
+    {"commit", FIELD_COMMIT, offsetof(server_config, graph_data_reference), NULL},
+    {NULL, 0, 0, NULL},
+};
+/* Exactly one of these per graph_data mapping (parse_ctx.gd_kind). */
 static const key_spec graph_data_keys[] = {
-    {"directory", FIELD_DIR, offsetof(server_config, graph_data_dir), NULL},
+    {"directory", FIELD_GD_DIR, offsetof(server_config, graph_data_dir), NULL},
+    {"git", FIELD_GIT, 0, git_keys},
+    {"tarball", FIELD_TARBALL, offsetof(server_config, graph_data_location), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec sources_keys[] = {
@@ -79,6 +95,7 @@ static const key_spec top_keys[] = {
     {"status", FIELD_SECTION, 0, status_keys},
     {"sources", FIELD_SECTION, 0, sources_keys},
     {"web", FIELD_SECTION, 0, web_keys},
+    {"state_dir", FIELD_DIR, offsetof(server_config, state_dir), NULL},
     {NULL, 0, 0, NULL},
 };
 
@@ -88,6 +105,9 @@ typedef struct parse_ctx {
     const char *file;     /* names the config in errors */
     const char *base_dir; /* relative directories resolve against it */
     cincy_error *err;
+    const char *gd_kind; /* the graph_data key already given in this file, or NULL */
+    const char *git_ref; /* "branch" or "commit" once one is given in git */
+    int key_line;        /* line of the key whose value is being set */
 } parse_ctx;
 
 /* ---------------------------------------------------------------------------
@@ -154,6 +174,22 @@ static char *resolve_path(const char *base_dir, const char *path)
         snprintf(out, n, "%s%s%s", base_dir, base_dir[strlen(base_dir) - 1] == '/' ? "" : "/",
                  path);
     return out;
+}
+
+/* "scheme://..." or scp-like "host:path" stay as written; anything else is a
+ * local path. */
+static int is_url(const char *s)
+{
+    const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+
+    return strstr(s, "://") || (colon && (!slash || colon < slash));
+}
+
+static int is_commit_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+    return n == 40 && !s[n];
 }
 
 static int is_null_scalar(const yaml_node_t *n)
@@ -266,7 +302,25 @@ static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, c
     case FIELD_PREFIX:
         return set_prefix(p, k, v, s);
     case FIELD_DIR:
+    case FIELD_GD_DIR:
         copy = resolve_path(p->base_dir, s);
+        break;
+    case FIELD_TARBALL:
+    case FIELD_LOCATION:
+        copy = is_url(s) ? strdup(s) : resolve_path(p->base_dir, s);
+        break;
+    case FIELD_BRANCH:
+    case FIELD_COMMIT:
+        if (p->git_ref)
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, p->key_line,
+                                   "field '%s': give either branch or commit, not both", name);
+        if (k->kind == FIELD_COMMIT && !is_commit_id(s))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected a full commit id (40 hex digits), "
+                                   "got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        p->git_ref = k->name;
+        copy = strdup(s);
         break;
     default:
         assert(!"section handled by the caller");
@@ -278,8 +332,62 @@ static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, c
     return 0;
 }
 
+/* Kinds stored as text, where a quoted '' is as bad as no value. */
+static int is_text_kind(field_kind kind)
+{
+    return kind == FIELD_DIR || kind == FIELD_STRING || kind == FIELD_GD_DIR ||
+           kind == FIELD_TARBALL || kind == FIELD_LOCATION || kind == FIELD_BRANCH ||
+           kind == FIELD_COMMIT;
+}
+
+/* A graph_data kind key: only one per mapping, and it replaces whatever
+ * source the values parsed over had. */
+static int choose_graph_data(parse_ctx *p, const key_spec *k, const char *name)
+{
+    server_config *cfg = p->cfg;
+
+    if (p->gd_kind)
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, p->key_line,
+                               "field '%s': give only one of directory, git or tarball ('%s' is "
+                               "given too)",
+                               name, p->gd_kind);
+    p->gd_kind = k->name;
+    cfg->graph_data_kind = k->kind == FIELD_GIT       ? SERVER_GRAPH_DATA_GIT
+                           : k->kind == FIELD_TARBALL ? SERVER_GRAPH_DATA_TARBALL
+                                                      : SERVER_GRAPH_DATA_DIRECTORY;
+    set_string_field(cfg, offsetof(server_config, graph_data_dir), NULL);
+    set_string_field(cfg, offsetof(server_config, graph_data_location), NULL);
+    set_string_field(cfg, offsetof(server_config, graph_data_reference), NULL);
+    return 0;
+}
+
+static int set_git(parse_ctx *p, const key_spec *k, const char *name, const yaml_node_t *v)
+{
+    int line = p->key_line, error;
+
+    if (v->type != YAML_MAPPING_NODE)
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                               "field '%s': expected a mapping with url and optionally branch or "
+                               "commit",
+                               name);
+    if ((error = walk_mapping(p, v, name, k->sub)) < 0)
+        return error;
+    if (!p->cfg->graph_data_location)
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line, "field '%s': url is required",
+                               name);
+    return 0;
+}
+
 static int set_field(parse_ctx *p, const key_spec *k, const char *name, const yaml_node_t *v)
 {
+    int error;
+
+    if (k->kind == FIELD_GD_DIR || k->kind == FIELD_GIT || k->kind == FIELD_TARBALL) {
+        if ((error = choose_graph_data(p, k, name)) < 0)
+            return error;
+        if (k->kind == FIELD_GIT)
+            return set_git(p, k, name, v);
+    }
     if (k->kind == FIELD_SECTION) {
         if (is_null_scalar(v))
             return 0; /* "web:" with nothing under it: keep what is there */
@@ -288,7 +396,7 @@ static int set_field(parse_ctx *p, const key_spec *k, const char *name, const ya
                                    "field '%s': expected a mapping of keys", name);
         return walk_mapping(p, v, name, k->sub);
     }
-    if (k->kind == FIELD_DIR && is_null_scalar(v)) {
+    if ((k->kind == FIELD_DIR || k->kind == FIELD_GD_DIR) && is_null_scalar(v)) {
         set_string_field(p->cfg, k->offset, NULL); /* "directory:" switches the source off */
         return 0;
     }
@@ -301,9 +409,12 @@ static int set_field(parse_ctx *p, const key_spec *k, const char *name, const ya
     if (is_null_scalar(v))
         return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
                                "field '%s': a value is required", name);
-    if ((k->kind == FIELD_DIR || k->kind == FIELD_STRING) && !v->data.scalar.value[0])
+    if (is_text_kind(k->kind) && !v->data.scalar.value[0])
         return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v), "field '%s': %s", name,
-                               k->kind == FIELD_DIR ? "a path is required" : "a value is required");
+                               k->kind == FIELD_DIR || k->kind == FIELD_GD_DIR ||
+                                       k->kind == FIELD_TARBALL
+                                   ? "a path is required"
+                                   : "a value is required");
     return set_scalar_field(p, k, name, v);
 }
 
@@ -351,6 +462,7 @@ static int walk_mapping(parse_ctx *p, const yaml_node_t *map, const char *path,
             return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(kn),
                                    "key '%s' given twice", name);
         seen |= 1u << i;
+        p->key_line = line_of(kn);
         if ((error = set_field(p, &keys[i], name, vn)) < 0)
             return error;
     }
@@ -390,6 +502,9 @@ void server_config_clear(server_config *cfg)
     free(cfg->web_dir);
     free(cfg->file);
     free(cfg->refresh_token);
+    free(cfg->graph_data_location);
+    free(cfg->graph_data_reference);
+    free(cfg->state_dir);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -404,11 +519,17 @@ int server_config_copy(server_config *out, const server_config *src)
     out->web_dir = dup_or_null(src->web_dir);
     out->file = dup_or_null(src->file);
     out->refresh_token = dup_or_null(src->refresh_token);
+    out->graph_data_location = dup_or_null(src->graph_data_location);
+    out->graph_data_reference = dup_or_null(src->graph_data_reference);
+    out->state_dir = dup_or_null(src->state_dir);
     if ((src->graph_address && !out->graph_address) ||
         (src->status_address && !out->status_address) || (src->path_prefix && !out->path_prefix) ||
         (src->releases_dir && !out->releases_dir) ||
         (src->graph_data_dir && !out->graph_data_dir) || (src->web_dir && !out->web_dir) ||
-        (src->file && !out->file) || (src->refresh_token && !out->refresh_token)) {
+        (src->file && !out->file) || (src->refresh_token && !out->refresh_token) ||
+        (src->graph_data_location && !out->graph_data_location) ||
+        (src->graph_data_reference && !out->graph_data_reference) ||
+        (src->state_dir && !out->state_dir)) {
         server_config_clear(out);
         return CINCY_ERROR;
     }
@@ -452,7 +573,7 @@ int server_config_parse(server_config *cfg, const char *yaml, size_t len, const 
         goto cleanup;
     }
     have_doc = 1;
-    p = (parse_ctx){&tmp, &doc, file, base_dir, err};
+    p = (parse_ctx){&tmp, &doc, file, base_dir, err, NULL, NULL, 0};
     root = yaml_document_get_root_node(&doc);
     if (root && !is_null_scalar(root)) {
         if (root->type != YAML_MAPPING_NODE) {
@@ -473,6 +594,33 @@ cleanup:
     yaml_parser_delete(&parser);
     server_config_clear(&tmp);
     return error;
+}
+
+static char *join2(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *out = malloc(n);
+
+    if (out)
+        snprintf(out, n, "%s/%s", a, b);
+    return out;
+}
+
+char *server_state_dir(const server_config *cfg)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    struct stat st;
+
+    if (cfg->state_dir)
+        return strdup(cfg->state_dir);
+    if (xdg && xdg[0] == '/') /* the XDG spec says to ignore a relative one */
+        return join2(xdg, "cincy");
+    if (stat("/var/lib/cincy", &st) == 0 && S_ISDIR(st.st_mode) &&
+        access("/var/lib/cincy", W_OK) == 0)
+        return strdup("/var/lib/cincy");
+    if (!home || !home[0])
+        return NULL;
+    return join2(home, ".local/state/cincy");
 }
 
 /* Reads the whole file into a new NUL-terminated buffer, at most CONFIG_FILE_MAX. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -113,18 +114,86 @@ cleanup:
     free(dir);
 }
 
+static const char *kind_name(server_graph_data_kind kind)
+{
+    return kind == SERVER_GRAPH_DATA_GIT       ? "git"
+           : kind == SERVER_GRAPH_DATA_TARBALL ? "tarball"
+                                               : "directory";
+}
+
+/* mkdir -p; errno says why on failure. */
+static int mkdir_p(char *path)
+{
+    struct stat st;
+
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            *p = '/';
+            return CINCY_ERROR;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0755) < 0 && (errno != EEXIST || stat(path, &st) < 0 || !S_ISDIR(st.st_mode)))
+        return CINCY_ERROR;
+    return 0;
+}
+
+/* The configured graph-data source; git and tarball keep their fetched data
+ * under <state_dir>/sources/graph-data (created here, not at config time, so
+ * `cincy check` and tests of the parser touch no disk). */
+static int open_source(ingest_source **out, server *s, cincy_error *err)
+{
+    const server_config *cfg = &s->cfg;
+    ingest_source_config sc = {INGEST_SOURCE_DIRECTORY, cfg->graph_data_dir, NULL, NULL};
+    char *state = NULL, *cache = NULL;
+    size_t n;
+    int error;
+
+    if (cfg->graph_data_kind != SERVER_GRAPH_DATA_DIRECTORY) {
+        sc.kind = cfg->graph_data_kind == SERVER_GRAPH_DATA_GIT ? INGEST_SOURCE_GIT
+                                                                : INGEST_SOURCE_TARBALL;
+        sc.location = cfg->graph_data_location;
+        sc.reference = cfg->graph_data_reference;
+        if (!(state = server_state_dir(cfg))) {
+            error = cincy_error_set(err, CINCY_EINVALID, cfg->file, 0,
+                                    "no state directory: set state_dir, XDG_STATE_HOME or HOME");
+            goto cleanup;
+        }
+        n = strlen(state) + sizeof("/sources/graph-data");
+        if (!(cache = malloc(n))) {
+            error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
+            goto cleanup;
+        }
+        snprintf(cache, n, "%s/sources/graph-data", state);
+        if ((error = mkdir_p(cache)) < 0) {
+            error = cincy_error_set(err, CINCY_ERROR, cache, 0,
+                                    "cannot create the source cache directory: %s",
+                                    strerror(errno));
+            goto cleanup;
+        }
+        sc.cache_dir = cache;
+    }
+    error = ingest_source_new(out, &sc, err);
+cleanup:
+    free(state);
+    free(cache);
+    return error;
+}
+
 static void *refresh_main(void *arg)
 {
     server *s = arg;
     server_refresh *r = &s->refresh;
-    ingest_source_config sc = {INGEST_SOURCE_DIRECTORY, s->cfg.graph_data_dir, NULL, NULL};
     ingest_source *src = NULL;
     cincy_error err;
     struct timespec until;
     int forced = 1; /* the first round always loads */
 
     cincy_error_clear(&err);
-    if (ingest_source_new(&src, &sc, &err) < 0) {
+    if (open_source(&src, s, &err) < 0) {
         note_failure(s, NULL, &err);
         return NULL;
     }
@@ -150,7 +219,8 @@ int server_refresh_start(server *s, cincy_error *err)
 {
     int rc;
 
-    if (!s->cfg.graph_data_dir || !s->cfg.releases_dir)
+    if ((s->cfg.graph_data_kind == SERVER_GRAPH_DATA_DIRECTORY && !s->cfg.graph_data_dir) ||
+        !s->cfg.releases_dir)
         return cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0, "no %s directory configured",
                                s->cfg.releases_dir ? "graph-data" : "releases");
     if ((rc = pthread_create(&s->refresh.thread, NULL, refresh_main, s)) != 0)
@@ -226,10 +296,13 @@ int server_status_render(char **out, size_t *out_len, server *s)
     json_object_set_new(graph, "generation", json_integer((json_int_t)graph_snapshot_generation()));
 
     pthread_mutex_lock(&r->lock);
-    gd =
-        json_pack("{s:s, s:s, s:o, s:n, s:o, s:o, s:o, s:o, s:o}", "name", "graph-data", "type",
-                  "directory", "location", str_json(s->cfg.graph_data_dir), "reference", "revision",
-                  str_json(r->revision), "last_success", time_json(r->last_success), "last_failure",
+    gd = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", "graph-data", "type",
+                   kind_name(s->cfg.graph_data_kind), "location",
+                   str_json(s->cfg.graph_data_kind == SERVER_GRAPH_DATA_DIRECTORY
+                                ? s->cfg.graph_data_dir
+                                : s->cfg.graph_data_location),
+                   "reference", str_json(s->cfg.graph_data_reference), "revision",
+                   str_json(r->revision), "last_success", time_json(r->last_success), "last_failure",
                   time_json(r->last_failure), "last_error", str_json(r->last_error),
                   "last_error_revision", str_json(r->last_error_revision));
     rel = json_pack("{s:s, s:s, s:o, s:n, s:n, s:o, s:o, s:o, s:o}", "name", "releases", "type",

@@ -16,6 +16,13 @@
 #define SERVER_DEFAULT_GRAPH_PORT 8080
 #define SERVER_DEFAULT_STATUS_PORT 9080
 
+/* Where sources.graph_data comes from (mirrors ingest_source_kind). */
+typedef enum {
+    SERVER_GRAPH_DATA_DIRECTORY = 0,
+    SERVER_GRAPH_DATA_GIT,
+    SERVER_GRAPH_DATA_TARBALL,
+} server_graph_data_kind;
+
 typedef struct server_config {
     char *graph_address;     /* listen address, default "127.0.0.1" */
     int graph_port;          /* default 8080; 0 picks a free port */
@@ -30,6 +37,10 @@ typedef struct server_config {
     char *file;              /* the config file read, or NULL for defaults */
     unsigned poll_seconds;   /* sources.poll_seconds, default 300, >= 1 */
     char *refresh_token;     /* status.refresh_token: bearer token for POST /refresh, or NULL */
+    server_graph_data_kind graph_data_kind; /* which sources.graph_data key was given */
+    char *graph_data_location;  /* git url or tarball path/URL (graph_data_dir for a directory) */
+    char *graph_data_reference; /* git branch or commit id, or NULL (remote HEAD) */
+    char *state_dir; /* state_dir (absolute), or NULL for the default (server_state_dir) */
 } server_config;
 
 /* Fills cfg with the defaults above; directories NULL. Returns 0 or CINCY_ERROR. */

@@ -17,6 +17,11 @@
 
 /* Deep copy of src into out (zeroed first). Returns 0 or CINCY_ERROR. */
 int server_config_copy(server_config *out, const server_config *src);
+/* The state directory in effect: cfg->state_dir, else "$XDG_STATE_HOME/cincy",
+ * else /var/lib/cincy when it exists and is writable, else
+ * "$HOME/.local/state/cincy". A new malloc'd string, or NULL (no memory, or
+ * no HOME to fall back on). */
+char *server_state_dir(const server_config *cfg);
 
 /* ---------------------------------------------------------------------------
  * Rendered graph bodies and the cache that keeps them (server/cache.c).

@@ -2,7 +2,7 @@
  * example, and every class of bad input with its exact file:line message. */
 #include <criterion/criterion.h>
 
-#include "server/server.h"
+#include "server/server_internal.h" /* server_state_dir */
 #include "server_test_util.h"
 
 #define SRC CINCY_SOURCE_DIR
@@ -167,7 +167,7 @@ Test(server_config, unknown_keys)
                  "(expected one of address, port, path_prefix, threads)");
     assert_error("log_level: info\ngrpah:\n  port: 1\n", 2,
                  "t.yaml:2: unknown key 'grpah' "
-                 "(expected one of log_level, graph, status, sources, web)");
+                 "(expected one of log_level, graph, status, sources, web, state_dir)");
     assert_error("sources:\n  releases:\n    dir: x\n", 3,
                  "t.yaml:3: unknown key 'dir' in 'sources.releases' (expected one of directory)");
     assert_error("status:\n  path_prefix: /x\n", 2,
@@ -256,5 +256,122 @@ Test(server_config, missing_file)
     cr_assert_eq(server_config_load(&cfg, "/nonexistent/cincy.yaml", &err), CINCY_ENOTFOUND);
     cr_assert_str_eq(cincy_error_format(&err, buf, sizeof(buf)),
                      "/nonexistent/cincy.yaml: cannot read config file: No such file or directory");
+    server_config_clear(&cfg);
+}
+
+/* sources.graph_data: exactly one of directory, git, tarball. */
+static void parse_ok(server_config *cfg, const char *text)
+{
+    cincy_error err;
+
+    cincy_error_clear(&err);
+    cr_assert_eq(parse(cfg, text, &err), 0, "%s: %s", text, err.msg);
+}
+
+Test(server_config, graph_data_forms)
+{
+    server_config cfg;
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    directory: gd\n");
+    cr_assert_eq(cfg.graph_data_kind, SERVER_GRAPH_DATA_DIRECTORY);
+    cr_assert_str_eq(cfg.graph_data_dir, "/base/gd");
+    cr_assert_null(cfg.graph_data_location);
+    cr_assert_null(cfg.state_dir);
+    server_config_clear(&cfg);
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    git: {url: 'https://example.com/gd.git', "
+                   "branch: master}\nstate_dir: st\n");
+    cr_assert_eq(cfg.graph_data_kind, SERVER_GRAPH_DATA_GIT);
+    cr_assert_null(cfg.graph_data_dir);
+    cr_assert_str_eq(cfg.graph_data_location, "https://example.com/gd.git");
+    cr_assert_str_eq(cfg.graph_data_reference, "master");
+    cr_assert_str_eq(cfg.state_dir, "/base/st");
+    server_config_clear(&cfg);
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    git:\n      url: repo.git\n"
+                   "      commit: B12fcda4577b3921728dec71476a7d51ea9b5bd6\n");
+    cr_assert_eq(cfg.graph_data_kind, SERVER_GRAPH_DATA_GIT);
+    cr_assert_str_eq(cfg.graph_data_location, "/base/repo.git");
+    cr_assert_str_eq(cfg.graph_data_reference, "B12fcda4577b3921728dec71476a7d51ea9b5bd6");
+    server_config_clear(&cfg);
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    git: {url: 'git@example.com:o/gd.git'}\n");
+    cr_assert_str_eq(cfg.graph_data_location, "git@example.com:o/gd.git");
+    cr_assert_null(cfg.graph_data_reference); /* the remote's HEAD */
+    server_config_clear(&cfg);
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    tarball: data/gd.tar.gz\n");
+    cr_assert_eq(cfg.graph_data_kind, SERVER_GRAPH_DATA_TARBALL);
+    cr_assert_str_eq(cfg.graph_data_location, "/base/data/gd.tar.gz");
+    cr_assert_null(cfg.graph_data_dir);
+    server_config_clear(&cfg);
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    tarball: https://example.com/gd.tar.gz\n");
+    cr_assert_str_eq(cfg.graph_data_location, "https://example.com/gd.tar.gz");
+    server_config_clear(&cfg);
+}
+
+Test(server_config, graph_data_kind_replaces_an_earlier_one)
+{
+    server_config cfg;
+    cincy_error err;
+    static const char dir[] = "sources:\n  graph_data:\n    directory: /gd\n";
+
+    parse_ok(&cfg, "sources:\n  graph_data:\n    git: {url: /r.git, branch: b}\n");
+    cr_assert_eq(server_config_parse(&cfg, dir, strlen(dir), "u.yaml", "/", &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(cfg.graph_data_kind, SERVER_GRAPH_DATA_DIRECTORY);
+    cr_assert_str_eq(cfg.graph_data_dir, "/gd");
+    cr_assert_null(cfg.graph_data_location);
+    cr_assert_null(cfg.graph_data_reference);
+    server_config_clear(&cfg);
+}
+
+Test(server_config, graph_data_errors)
+{
+    assert_error("sources:\n  graph_data:\n    directory: gd\n    git: {url: /r.git}\n", 4,
+                 "t.yaml:4: field 'sources.graph_data.git': give only one of directory, git or "
+                 "tarball ('directory' is given too)");
+    assert_error("sources:\n  graph_data:\n    tarball: a.tgz\n    directory: gd\n", 4,
+                 "t.yaml:4: field 'sources.graph_data.directory': give only one of directory, "
+                 "git or tarball ('tarball' is given too)");
+    assert_error("sources:\n  graph_data:\n    git:\n      url: /r.git\n      tag: v1\n", 5,
+                 "t.yaml:5: unknown key 'tag' in 'sources.graph_data.git' "
+                 "(expected one of url, branch, commit)");
+    assert_error("sources:\n  graph_data:\n    git:\n      url: /r.git\n      branch: master\n"
+                 "      commit: b12fcda4577b3921728dec71476a7d51ea9b5bd6\n",
+                 6,
+                 "t.yaml:6: field 'sources.graph_data.git.commit': give either branch or "
+                 "commit, not both");
+    assert_error("sources:\n  graph_data:\n    git:\n      url: /r.git\n      commit: b12fcda\n", 5,
+                 "t.yaml:5: field 'sources.graph_data.git.commit': expected a full commit id "
+                 "(40 hex digits), got 'b12fcda'");
+    assert_error("sources:\n  graph_data:\n    git:\n      branch: master\n", 3,
+                 "t.yaml:3: field 'sources.graph_data.git': url is required");
+    assert_error("sources:\n  graph_data:\n    git: /r.git\n", 3,
+                 "t.yaml:3: field 'sources.graph_data.git': expected a mapping with url and "
+                 "optionally branch or commit");
+    assert_error("sources:\n  graph_data:\n    tarball: ''\n", 3,
+                 "t.yaml:3: field 'sources.graph_data.tarball': a path is required");
+}
+
+Test(server_config, state_dir_default)
+{
+    server_config cfg;
+    char *dir;
+
+    cr_assert_eq(server_config_defaults(&cfg), 0);
+    setenv("XDG_STATE_HOME", "/xdg/state", 1);
+    cr_assert_str_eq(dir = server_state_dir(&cfg), "/xdg/state/cincy");
+    free(dir);
+    unsetenv("XDG_STATE_HOME");
+    setenv("HOME", "/home/u", 1);
+    dir = server_state_dir(&cfg);
+    if (access("/var/lib/cincy", W_OK) != 0) /* a machine with cincy installed wins there */
+        cr_assert_str_eq(dir, "/home/u/.local/state/cincy");
+    free(dir);
+    cfg.state_dir = strdup("/st");
+    cr_assert_str_eq(dir = server_state_dir(&cfg), "/st");
+    free(dir);
     server_config_clear(&cfg);
 }

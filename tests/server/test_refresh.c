@@ -2,7 +2,8 @@
  * directory source (poll_seconds 1): a changed channel is served within
  * seconds, a fatally broken push keeps the old graph byte for byte and shows
  * in /status, POST /refresh and its token, a source missing at startup, and
- * the new config keys. */
+ * the new config keys; and a git source over a copy of the bundled
+ * graph-data repository. */
 #include <time.h>
 #include <unistd.h>
 
@@ -254,4 +255,55 @@ Test(server_refresh, config_keys)
                         "to 86400, got '0'");
     assert_config_error("status:\n  refresh_token: ''\n",
                         "t.yaml:2: field 'status.refresh_token': a value is required");
+}
+
+/* A git source: a copy of tests/data/graph-data.git (57 real snapshots) on
+ * branch master, over the demo release records. The fetch lands under
+ * <state_dir>/sources/graph-data and /status names the master commit. */
+#define GD_MASTER "b12fcda4577b3921728dec71476a7d51ea9b5bd6"
+
+Test(server_refresh, git_source_serves_master, .fini = stop)
+{
+    server_config cfg;
+    cincy_error err;
+    char remote[512], cmd[1200], path[600];
+    struct stat st;
+    json_t *st_doc, *src;
+
+    cincy_log_set_level(CINCY_LOG_WARN);
+    stest_tmpdir(tmp, sizeof(tmp));
+    STEST_SNPRINTF(remote, "%s/remote.git", tmp);
+    STEST_SNPRINTF(cmd, "cp -R '%s/tests/data/graph-data.git' '%s' && mkdir -p '%s/refs/heads' "
+                        "'%s/refs/tags'",
+                   CINCY_SOURCE_DIR, remote, remote, remote);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    cr_assert_eq(server_config_defaults(&cfg), 0);
+    cfg.graph_port = 0;
+    cfg.status_port = 0;
+    cfg.threads = 2;
+    cfg.graph_data_kind = SERVER_GRAPH_DATA_GIT;
+    cfg.graph_data_location = strdup(remote);
+    cfg.graph_data_reference = strdup("master");
+    cfg.releases_dir = strdup(CINCY_DEMO_RELEASES);
+    STEST_SNPRINTF(path, "%s/state/nested", tmp);
+    cfg.state_dir = strdup(path);
+    cr_assert_eq(server_start(&srv, &cfg, &err), 0, "%s", err.msg);
+    server_config_clear(&cfg);
+    snprintf(graph_base, sizeof(graph_base), "http://127.0.0.1:%d", server_graph_port(srv));
+    snprintf(status_base, sizeof(status_base), "http://127.0.0.1:%d", server_status_port(srv));
+    cr_assert_eq(server_refresh_start(srv, &err), 0, "%s", err.msg);
+    wait_ready();
+
+    st_doc = get_status();
+    src = json_array_get(json_object_get(st_doc, "sources"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(src, "type")), "git");
+    cr_assert_str_eq(json_string_value(json_object_get(src, "location")), remote);
+    cr_assert_str_eq(json_string_value(json_object_get(src, "reference")), "master");
+    cr_assert_str_eq(json_string_value(json_object_get(src, "revision")), GD_MASTER);
+    cr_assert(json_is_null(json_object_get(src, "last_error")));
+    cr_assert_gt(json_integer_value(json_object_get(json_object_get(st_doc, "graph"), "nodes")), 0);
+    json_decref(st_doc);
+    STEST_SNPRINTF(path, "%s/state/nested/sources/graph-data/repo.git", tmp);
+    cr_assert_eq(stat(path, &st), 0, "no %s", path);
+    cr_assert(S_ISDIR(st.st_mode));
 }
