@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -250,6 +251,10 @@ cleanup:
     graph_snapshot_unref(snap);
     ingest_graph_data_free(gd);
     ingest_releases_free(rels);
+    /* A build's scratch memory (releases, graph-data, builder tables) and the
+     * replaced snapshot are free now; glibc keeps freed heap mapped, so hand it
+     * back, or the process would sit at its build-time peak between reloads. */
+    malloc_trim(0);
     return error;
 }
 
