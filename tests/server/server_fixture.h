@@ -42,14 +42,14 @@ static inline void write_graph_data(const char *stable_42_versions)
 {
     char dir[512], text[256];
 
-    STEST_SNPRINTF(dir, "%s/graph-data", tmp);
-    stest_write(dir, "version", "1.1.0\n");
-    stest_write(dir, "channels/stable-4.1.yaml", "name: stable-4.1\nversions: [4.1.0, 4.1.1]\n");
-    STEST_SNPRINTF(text, "name: stable-4.2\nversions: [%s]\n", stable_42_versions);
-    stest_write(dir, "channels/stable-4.2.yaml", text);
-    stest_write(dir, "blocked-edges/4.2.1-pure.yaml", "to: 4.2.1\nfrom: 4[.]1[.]0[+]\n");
-    stest_write(dir, "blocked-edges/4.2.0-TestRisk.yaml", risk_yaml);
-    stest_write(dir, "raw/metadata.json", "{}\n");
+    TEST_SNPRINTF(dir, "%s/graph-data", tmp);
+    test_write(dir, "version", "1.1.0\n");
+    test_write(dir, "channels/stable-4.1.yaml", "name: stable-4.1\nversions: [4.1.0, 4.1.1]\n");
+    TEST_SNPRINTF(text, "name: stable-4.2\nversions: [%s]\n", stable_42_versions);
+    test_write(dir, "channels/stable-4.2.yaml", text);
+    test_write(dir, "blocked-edges/4.2.1-pure.yaml", "to: 4.2.1\nfrom: 4[.]1[.]0[+]\n");
+    test_write(dir, "blocked-edges/4.2.0-TestRisk.yaml", risk_yaml);
+    test_write(dir, "raw/metadata.json", "{}\n");
 }
 
 static inline void write_releases(void)
@@ -59,9 +59,9 @@ static inline void write_releases(void)
     cincy_error err;
     size_t n = 0;
 
-    STEST_SNPRINTF(gd_dir, "%s/graph-data", tmp);
-    STEST_SNPRINTF(rel_dir, "%s/releases", tmp);
-    stest_rm_rf(rel_dir);
+    TEST_SNPRINTF(gd_dir, "%s/graph-data", tmp);
+    TEST_SNPRINTF(rel_dir, "%s/releases", tmp);
+    test_rm_rf(rel_dir);
     cr_assert_eq(ingest_graph_data_load_dir(&gd, gd_dir, &err), 0, "%s", err.msg);
     cr_assert_eq(ingest_demo_write(gd, rel_dir, &n, &err), 0, "%s", err.msg);
     ingest_graph_data_free(gd);
@@ -76,24 +76,24 @@ static inline void start(int load, const char *prefix, int with_web)
     char path[512];
 
     cincy_log_set_level(CINCY_LOG_WARN); /* keep test output to what matters */
-    stest_tmpdir(tmp, sizeof(tmp));
+    test_tmpdir(tmp, sizeof(tmp));
     write_graph_data("4.1.0, 4.1.1, 4.2.0, 4.2.1");
     write_releases();
     cr_assert_eq(server_config_defaults(&cfg), 0);
     cfg.graph_port = 0;
     cfg.status_port = 0;
     cfg.threads = 2;
-    STEST_SNPRINTF(path, "%s/graph-data", tmp);
+    TEST_SNPRINTF(path, "%s/graph-data", tmp);
     cfg.graph_data_dir = strdup(path);
-    STEST_SNPRINTF(path, "%s/releases", tmp);
+    TEST_SNPRINTF(path, "%s/releases", tmp);
     cfg.releases_dir = strdup(path);
     if (with_web) {
-        STEST_SNPRINTF(path, "%s/web", tmp);
+        TEST_SNPRINTF(path, "%s/web", tmp);
         cfg.web_dir = strdup(path);
-        stest_write(path, "index.html", "<h1>cincy</h1>\n");
-        stest_write(path, "js/app.js", "console.log(1);\n");
-        stest_write(path, ".secret", "no\n");
-        stest_write(tmp, "outside.txt", "outside\n");
+        test_write(path, "index.html", "<h1>cincy</h1>\n");
+        test_write(path, "js/app.js", "console.log(1);\n");
+        test_write(path, ".secret", "no\n");
+        test_write(tmp, "outside.txt", "outside\n");
     }
     if (prefix) {
         free(cfg.path_prefix);
@@ -115,7 +115,7 @@ static inline void stop(void)
     server_stop(srv);
     srv = NULL;
     if (tmp[0])
-        stest_rm_rf(tmp);
+        test_rm_rf(tmp);
 }
 
 static inline stest_resp req(const char *method, const char *base, const char *path,

@@ -20,81 +20,10 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 
-#define STEST_SNPRINTF(buf, ...)                                                                   \
-    cr_assert(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), "path too long")
+#include "test_fs.h"
 
 /* ---------------------------------------------------------------------------
- * Files */
-
-static inline void stest_tmpdir(char *buf, size_t size)
-{
-    snprintf(buf, size, "/tmp/cincy-server-XXXXXX");
-    cr_assert_not_null(mkdtemp(buf), "mkdtemp failed");
-}
-
-static inline void stest_rm_rf(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *de;
-
-    if (lstat(path, &st) < 0)
-        return;
-    if (!S_ISDIR(st.st_mode)) {
-        unlink(path);
-        return;
-    }
-    if ((d = opendir(path)) != NULL) {
-        while ((de = readdir(d)) != NULL) {
-            char sub[4096];
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            STEST_SNPRINTF(sub, "%s/%s", path, de->d_name);
-            stest_rm_rf(sub);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
-/* Writes content to <dir>/<rel>, creating parent directories. */
-static inline void stest_write(const char *dir, const char *rel, const char *content)
-{
-    char path[4096];
-    FILE *f;
-
-    STEST_SNPRINTF(path, "%s/%s", dir, rel);
-    for (char *p = path + 1; *p; p++) { /* every missing parent, dir included */
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    }
-    f = fopen(path, "w");
-    cr_assert_not_null(f, "cannot write %s", path);
-    fputs(content, f);
-    fclose(f);
-}
-
-/* The whole file as a new string, or NULL. */
-static inline char *stest_read(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    buf[fread(buf, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return buf;
-}
+ * Ports (files and scratch directories: tests/test_fs.h) */
 
 /* A port nobody listens on right now (bind port 0, read it, close). */
 static inline int stest_free_port(void)

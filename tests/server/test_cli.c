@@ -28,9 +28,9 @@ static cli_result run(const char *const *args)
     for (; args[n - 1]; n++)
         argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
-    stest_tmpdir(dir, sizeof(dir));
-    STEST_SNPRINTF(out, "%s/out", dir);
-    STEST_SNPRINTF(err, "%s/err", dir);
+    test_tmpdir(dir, sizeof(dir));
+    TEST_SNPRINTF(out, "%s/out", dir);
+    TEST_SNPRINTF(err, "%s/err", dir);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -38,9 +38,9 @@ static cli_result run(const char *const *args)
     posix_spawn_file_actions_destroy(&fa);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     res.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    res.out = stest_read(out);
-    res.err = stest_read(err);
-    stest_rm_rf(dir);
+    res.out = test_slurp(out);
+    res.err = test_slurp(err);
+    test_rm_rf(dir);
     return res;
 }
 
@@ -145,18 +145,18 @@ Test(server_cli, serve_with_a_bad_config)
                             "No such file or directory\n");
     cli_free(&r);
 
-    stest_tmpdir(dir, sizeof(dir));
-    stest_write(dir, "cincy.yaml", "graph:\n  port: 8080\n  grpah: 1\n");
-    STEST_SNPRINTF(path, "%s/cincy.yaml", dir);
+    test_tmpdir(dir, sizeof(dir));
+    test_write(dir, "cincy.yaml", "graph:\n  port: 8080\n  grpah: 1\n");
+    TEST_SNPRINTF(path, "%s/cincy.yaml", dir);
     r = run(bad);
     cr_assert_eq(r.code, 1);
-    STEST_SNPRINTF(want,
+    TEST_SNPRINTF(want,
                    "cincy: %s:3: unknown key 'grpah' in 'graph' (expected one of address, "
                    "port, path_prefix, threads)\n",
                    path);
     cr_assert_str_eq(r.err, want);
     cli_free(&r);
-    stest_rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 Test(server_cli, demo_releases)
@@ -167,24 +167,24 @@ Test(server_cli, demo_releases)
     char *text;
     cli_result r;
 
-    stest_tmpdir(dir, sizeof(dir));
-    STEST_SNPRINTF(gd, "%s/gd", dir);
-    STEST_SNPRINTF(out, "%s/rel", dir);
-    stest_write(gd, "version", "1.1.0\n");
-    stest_write(gd, "channels/stable-4.1.yaml", "name: stable-4.1\nversions: [4.1.0, 4.1.1]\n");
-    stest_write(gd, "blocked-edges/README", "none\n");
-    stest_write(gd, "raw/metadata.json", "{}\n");
+    test_tmpdir(dir, sizeof(dir));
+    TEST_SNPRINTF(gd, "%s/gd", dir);
+    TEST_SNPRINTF(out, "%s/rel", dir);
+    test_write(gd, "version", "1.1.0\n");
+    test_write(gd, "channels/stable-4.1.yaml", "name: stable-4.1\nversions: [4.1.0, 4.1.1]\n");
+    test_write(gd, "blocked-edges/README", "none\n");
+    test_write(gd, "raw/metadata.json", "{}\n");
     r = run(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
-    STEST_SNPRINTF(want, "cincy: wrote 10 demo release records to %s\n", out);
+    TEST_SNPRINTF(want, "cincy: wrote 10 demo release records to %s\n", out);
     cr_assert_str_eq(r.out, want); /* 2 versions x 5 arches */
     cli_free(&r);
-    STEST_SNPRINTF(want, "%s/amd64/4.1.1/release-metadata", out);
-    text = stest_read(want);
+    TEST_SNPRINTF(want, "%s/amd64/4.1.1/release-metadata", out);
+    text = test_slurp(want);
     cr_assert_not_null(text, "no %s", want);
     cr_assert(strstr(text, "\"4.1.1\"") != NULL, "%s", text);
     free(text);
-    stest_rm_rf(dir);
+    test_rm_rf(dir);
 
     r = run(missing);
     cr_assert_eq(r.code, 2);

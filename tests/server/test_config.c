@@ -226,25 +226,25 @@ Test(server_config, load_resolves_against_the_file_directory)
     server_config cfg;
     cincy_error err;
 
-    stest_tmpdir(dir, sizeof(dir));
-    stest_write(dir, "etc/cincy.yaml",
+    test_tmpdir(dir, sizeof(dir));
+    test_write(dir, "etc/cincy.yaml",
                 "sources:\n  releases: {directory: ../rel}\n  graph_data: {directory: /gd}\n");
-    STEST_SNPRINTF(path, "%s/etc/cincy.yaml", dir);
+    TEST_SNPRINTF(path, "%s/etc/cincy.yaml", dir);
     cr_assert_eq(server_config_load(&cfg, path, &err), 0, "%s", err.msg);
-    STEST_SNPRINTF(want, "%s/etc/../rel", dir);
+    TEST_SNPRINTF(want, "%s/etc/../rel", dir);
     cr_assert_str_eq(cfg.releases_dir, want);
     cr_assert_str_eq(cfg.graph_data_dir, "/gd");
     cr_assert_str_eq(cfg.file, path);
     server_config_clear(&cfg);
 
     /* a bad file is reported under the path it was given as */
-    stest_write(dir, "etc/bad.yaml", "graph:\n  port: 1\n  threads: many\n");
-    STEST_SNPRINTF(path, "%s/etc/bad.yaml", dir);
+    test_write(dir, "etc/bad.yaml", "graph:\n  port: 1\n  threads: many\n");
+    TEST_SNPRINTF(path, "%s/etc/bad.yaml", dir);
     cr_assert_eq(server_config_load(&cfg, path, &err), CINCY_EINVALID);
     cr_assert_str_eq(err.file, path);
     cr_assert_eq(err.line, 3);
     server_config_clear(&cfg);
-    stest_rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 Test(server_config, missing_file)

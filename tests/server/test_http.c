@@ -273,7 +273,7 @@ Test(server_http, failed_reload_keeps_the_graph)
     start(1, NULL, 0);
     before = req("GET", graph_base, "/api/upgrades_info/v1/graph?channel=stable-4.2", NULL);
     cr_assert_eq(before.status, 200);
-    STEST_SNPRINTF(path, "%s/graph-data/version", tmp);
+    TEST_SNPRINTF(path, "%s/graph-data/version", tmp);
     unlink(path);
     cincy_error_clear(&err);
     cr_assert_eq(server_reload(srv, &err), CINCY_EINVALID);

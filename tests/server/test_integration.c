@@ -47,12 +47,12 @@ static void stop_child(void)
         return;
     if (!passed) {
         snprintf(path, sizeof(path), "%s/cincy.log", itmp);
-        if ((log = stest_read(path)) != NULL) {
+        if ((log = test_slurp(path)) != NULL) {
             fprintf(stderr, "--- cincy log ---\n%s--- end of cincy log ---\n", log);
             free(log);
         }
     }
-    stest_rm_rf(itmp);
+    test_rm_rf(itmp);
 }
 
 /* Distinct entries of "versions:" in a channel file, counted with libyaml. */
@@ -99,7 +99,7 @@ static void spawn_cincy(const char *config, int gport, int sport)
 
     snprintf(g, sizeof(g), "%d", gport);
     snprintf(s, sizeof(s), "%d", sport);
-    STEST_SNPRINTF(log, "%s/cincy.log", itmp);
+    TEST_SNPRINTF(log, "%s/cincy.log", itmp);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
@@ -274,18 +274,18 @@ Test(server_integration, serve_real_graph_data, .fini = stop_child, .timeout = 6
     json_t *g, *legacy;
 
     cr_assert_gt(want_nodes, 100, "the bundled stable-4.16 lists %zu versions", want_nodes);
-    stest_tmpdir(itmp, sizeof(itmp));
+    test_tmpdir(itmp, sizeof(itmp));
     /* graph-data through a symlink, so the test can break it for a reload */
-    STEST_SNPRINTF(gd_link, "%s/gd", itmp);
+    TEST_SNPRINTF(gd_link, "%s/gd", itmp);
     cr_assert_eq(symlink(SRC "/config/graph-data", gd_link), 0);
-    stest_write(itmp, "cincy.yaml",
+    test_write(itmp, "cincy.yaml",
                 "log_level: info\n"
                 "graph:\n  port: 1\n  threads: 2\n"
                 "sources:\n"
                 "  releases:\n    directory: " CINCY_DEMO_RELEASES "\n"
                 "  graph_data:\n    directory: gd\n"
                 "web:\n  directory: " SRC "/web\n");
-    STEST_SNPRINTF(config, "%s/cincy.yaml", itmp);
+    TEST_SNPRINTF(config, "%s/cincy.yaml", itmp);
     while (sport == gport)
         sport = stest_free_port();
     snprintf(gbase, sizeof(gbase), "http://127.0.0.1:%d", gport);
@@ -361,7 +361,7 @@ Test(server_integration, serve_real_graph_data, .fini = stop_child, .timeout = 6
     /* a reload that fails keeps yesterday's graph byte for byte */
     before = iget(gbase, "/api/upgrades_info/v1/graph?channel=stable-4.16", NULL);
     cr_assert_eq(before.status, 200);
-    STEST_SNPRINTF(empty, "%s/empty", itmp);
+    TEST_SNPRINTF(empty, "%s/empty", itmp);
     cr_assert_eq(mkdir(empty, 0755), 0);
     cr_assert_eq(unlink(gd_link), 0);
     cr_assert_eq(symlink(empty, gd_link), 0);

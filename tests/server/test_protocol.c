@@ -397,12 +397,12 @@ Test(server_protocol, liveness_and_readiness)
     /* cincy's knowing difference: 503, not the reference's 500 */
     r = get(V1 "?channel=stable-4.1", NULL, NULL);
     assert_body(&r, 503, "{\"kind\":\"service_unavailable\",\"value\":\"no graph loaded yet\"}");
-    STEST_SNPRINTF(path, "%s/graph-data/version", tmp);
+    TEST_SNPRINTF(path, "%s/graph-data/version", tmp);
     unlink(path);
     cr_assert_lt(server_reload(srv, NULL), 0);
     r = req("GET", status_base, "/readiness", NULL);
     assert_body(&r, 503, "no graph loaded yet\n");
-    stest_write(tmp, "graph-data/version", "1.1.0\n");
+    test_write(tmp, "graph-data/version", "1.1.0\n");
     cr_assert_eq(server_reload(srv, NULL), 0);
     r = req("GET", status_base, "/readiness", NULL);
     assert_body(&r, 200, "ok\n");

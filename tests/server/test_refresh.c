@@ -27,7 +27,7 @@ static void start_refresh(const char *token, const char *graph_data)
     char path[512];
 
     cincy_log_set_level(CINCY_LOG_WARN);
-    stest_tmpdir(tmp, sizeof(tmp));
+    test_tmpdir(tmp, sizeof(tmp));
     write_graph_data("4.1.0, 4.1.1, 4.2.0, 4.2.1");
     write_releases();
     cr_assert_eq(server_config_defaults(&cfg), 0);
@@ -37,9 +37,9 @@ static void start_refresh(const char *token, const char *graph_data)
     cfg.poll_seconds = 1;
     if (token)
         cfg.refresh_token = strdup(token);
-    STEST_SNPRINTF(path, "%s/%s", tmp, graph_data);
+    TEST_SNPRINTF(path, "%s/%s", tmp, graph_data);
     cfg.graph_data_dir = strdup(path);
-    STEST_SNPRINTF(path, "%s/releases", tmp);
+    TEST_SNPRINTF(path, "%s/releases", tmp);
     cfg.releases_dir = strdup(path);
     cr_assert_eq(server_start(&srv, &cfg, &err), 0, "%s", err.msg);
     server_config_clear(&cfg);
@@ -152,8 +152,8 @@ Test(server_refresh, broken_push_keeps_old_graph, .fini = stop)
     wait_ready();
     wait_versions("4.1.0 4.1.1 4.2.0 4.2.1");
     before = graph_body();
-    STEST_SNPRINTF(dir, "%s/graph-data", tmp);
-    stest_write(dir, "version", "2.0.0\n");
+    TEST_SNPRINTF(dir, "%s/graph-data", tmp);
+    test_write(dir, "version", "2.0.0\n");
     wait_error("version");
     after = graph_body();
     cr_assert_str_eq(after, before);
@@ -167,7 +167,7 @@ Test(server_refresh, broken_push_keeps_old_graph, .fini = stop)
     free(after);
 
     /* fixing it (with a channel change) recovers */
-    stest_write(dir, "version", "1.1.0\n");
+    test_write(dir, "version", "1.1.0\n");
     write_graph_data("4.1.0, 4.1.1, 4.2.0");
     wait_versions("4.1.0 4.1.1 4.2.0");
 }
@@ -271,9 +271,9 @@ Test(server_refresh, git_source_serves_master, .fini = stop)
     json_t *st_doc, *src;
 
     cincy_log_set_level(CINCY_LOG_WARN);
-    stest_tmpdir(tmp, sizeof(tmp));
-    STEST_SNPRINTF(remote, "%s/remote.git", tmp);
-    STEST_SNPRINTF(cmd, "cp -R '%s/tests/data/graph-data.git' '%s' && mkdir -p '%s/refs/heads' "
+    test_tmpdir(tmp, sizeof(tmp));
+    TEST_SNPRINTF(remote, "%s/remote.git", tmp);
+    TEST_SNPRINTF(cmd, "cp -R '%s/tests/data/graph-data.git' '%s' && mkdir -p '%s/refs/heads' "
                         "'%s/refs/tags'",
                    CINCY_SOURCE_DIR, remote, remote, remote);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
@@ -285,7 +285,7 @@ Test(server_refresh, git_source_serves_master, .fini = stop)
     cfg.graph_data_location = strdup(remote);
     cfg.graph_data_reference = strdup("master");
     cfg.releases_dir = strdup(CINCY_DEMO_RELEASES);
-    STEST_SNPRINTF(path, "%s/state/nested", tmp);
+    TEST_SNPRINTF(path, "%s/state/nested", tmp);
     cfg.state_dir = strdup(path);
     cr_assert_eq(server_start(&srv, &cfg, &err), 0, "%s", err.msg);
     server_config_clear(&cfg);
@@ -303,7 +303,7 @@ Test(server_refresh, git_source_serves_master, .fini = stop)
     cr_assert(json_is_null(json_object_get(src, "last_error")));
     cr_assert_gt(json_integer_value(json_object_get(json_object_get(st_doc, "graph"), "nodes")), 0);
     json_decref(st_doc);
-    STEST_SNPRINTF(path, "%s/state/nested/sources/graph-data/repo.git", tmp);
+    TEST_SNPRINTF(path, "%s/state/nested/sources/graph-data/repo.git", tmp);
     cr_assert_eq(stat(path, &st), 0, "no %s", path);
     cr_assert(S_ISDIR(st.st_mode));
 }
