@@ -475,11 +475,27 @@ static enum MHD_Result handle_web(server *s, struct MHD_Connection *conn, const 
     return graph_reply(s, conn, ROUTE_WEB, method, url, MHD_HTTP_OK, CORS_VARY, r);
 }
 
-int server_request_has_body(struct MHD_Connection *conn)
+/* 1 when the request announces a body (which no cincy route reads). */
+static int request_has_body(struct MHD_Connection *conn)
 {
     const char *len = request_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
     return request_header(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (len && strcmp(len, "0"));
+}
+
+int server_request_defer(struct MHD_Connection *conn, void **req_cls, size_t *upload_data_size)
+{
+    static int headers_seen; /* its address marks a request past its first call */
+
+    if (!*req_cls && !request_has_body(conn)) {
+        *req_cls = &headers_seen;
+        return 1;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* cannot happen: a body is answered on the first call */
+        return 1;
+    }
+    return 0;
 }
 
 /* MHD calls this first when the headers are in, then once more when the
@@ -492,21 +508,14 @@ enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, cons
                                     const char *upload_data, size_t *upload_data_size,
                                     void **req_cls)
 {
-    static int headers_seen; /* its address marks a request past its first call */
     server *s = cls;
     server_route route;
     const char *acrm;
 
     (void)version;
     (void)upload_data;
-    if (!*req_cls && !server_request_has_body(conn)) {
-        *req_cls = &headers_seen;
+    if (server_request_defer(conn, req_cls, upload_data_size))
         return MHD_YES;
-    }
-    if (*upload_data_size) {
-        *upload_data_size = 0; /* cannot happen: a body is answered on the first call */
-        return MHD_YES;
-    }
     route = match_graph_route(s, url);
     acrm = request_header(conn, "Access-Control-Request-Method");
     /* The CORS layer sits in front of the router, as actix-cors wraps the

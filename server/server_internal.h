@@ -230,10 +230,13 @@ int server_web_open(const server *s, const char *url, int *out_fd, uint64_t *out
 
 /* Queues resp with the status code, counts it and writes the debug access
  * log line; destroys resp. Shared by both listeners (server/http.c). */
-/* 1 when the request announces a body (which no cincy route reads). Access
- * handlers answer bodiless requests on MHD's second callback, which keeps the
- * connection alive; an answer queued on the first callback makes MHD close it. */
-int server_request_has_body(struct MHD_Connection *conn);
+/* Shared first step of the access handlers. MHD calls a handler once when the
+ * headers are in and again when the request is whole; answering a bodiless
+ * request on the second call keeps the connection alive (an answer queued on
+ * the first makes MHD close it). Returns 1 when the handler must return
+ * MHD_YES now and answer on a later call; a request announcing a body is
+ * answered at once (no route reads one) and its connection closed. */
+int server_request_defer(struct MHD_Connection *conn, void **req_cls, size_t *upload_data_size);
 
 enum MHD_Result server_reply(server *s, struct MHD_Connection *conn, server_route route,
                              const char *method, const char *url, unsigned code,

@@ -122,18 +122,10 @@ enum MHD_Result server_status_access(void *cls, struct MHD_Connection *conn, con
     server_route route = match_status_route(url);
     struct MHD_Response *r;
 
-    static int headers_seen; /* its address marks a request past its first call */
-
     (void)version;
     (void)upload_data;
-    if (!*req_cls && !server_request_has_body(conn)) {
-        *req_cls = &headers_seen; /* answer on the next call: keeps the connection */
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        *upload_data_size = 0; /* a body is answered on the first call, unread */
-        return MHD_YES;
-    }
+    if (server_request_defer(conn, req_cls, upload_data_size))
+        return MHD_YES; /* answered on the next call: keeps the connection */
     if (route == ROUTE_STATUS_OTHER)
         return server_reply(s, conn, route, method, url, MHD_HTTP_NOT_FOUND,
                             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
