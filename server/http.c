@@ -1,5 +1,5 @@
 /* server/http.c - the graph listener: P/v1/graph, P/graph, P/v1/openapi,
- * P/openapi and the web page.
+ * P/openapi, P/graph-data and the web page.
  *
  * The reference wraps its whole application in a CORS layer, so a preflight
  * is answered before routing and every other answer carries the CORS Vary
@@ -168,6 +168,8 @@ static server_route match_graph_route(const server *s, const char *url)
         return ROUTE_OPENAPI_V1;
     if (!strcmp(url, "/openapi"))
         return ROUTE_OPENAPI;
+    if (!strcmp(url, "/graph-data"))
+        return ROUTE_GRAPH_DATA;
     return ROUTE_GRAPH_OTHER;
 }
 
@@ -449,6 +451,43 @@ static enum MHD_Result handle_openapi(server *s, struct MHD_Connection *conn, se
 }
 
 /* ---------------------------------------------------------------------------
+ * The graph-data tarball (spec §1.8.2): built at load, served from memory with
+ * its ETag. Never re-encoded, so Vary stays the CORS list alone. */
+
+static enum MHD_Result handle_graph_data(server *s, struct MHD_Connection *conn,
+                                         const char *method, const char *url)
+{
+    const server_route route = ROUTE_GRAPH_DATA;
+    server_body *tar;
+    struct MHD_Response *r;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+        return reply_empty(s, conn, route, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "GET");
+    if (!(tar = server_graph_data_get(s)))
+        return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "file_open_err", "graph-data tarball not available yet");
+    if (server_etag_matches(request_header(conn, "If-None-Match"), tar->etag)) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        r = not_modified_length(r, tar->len);
+        r = with_header(r, MHD_HTTP_HEADER_ETAG, tar->etag); /* MHD copies */
+        server_body_unref(tar);
+        return graph_reply(s, conn, route, method, url, MHD_HTTP_NOT_MODIFIED, CORS_VARY, r);
+    }
+    r = MHD_create_response_from_buffer_with_free_callback_cls(tar->len, tar->data,
+                                                               server_body_release, tar);
+    if (!r) {
+        server_body_unref(tar);
+        return MHD_NO;
+    }
+    /* r owns the reference from here; MHD drops it once the bytes are sent. */
+    r = with_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/gzip");
+    r = with_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                    "attachment; filename=\"graph-data.tar.gz\"");
+    r = with_header(r, MHD_HTTP_HEADER_ETAG, tar->etag);
+    return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, CORS_VARY, r);
+}
+
+/* ---------------------------------------------------------------------------
  * The web page */
 
 static enum MHD_Result handle_web(server *s, struct MHD_Connection *conn, const char *method,
@@ -529,6 +568,8 @@ enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, cons
     case ROUTE_OPENAPI_V1:
     case ROUTE_OPENAPI:
         return handle_openapi(s, conn, route, method, url);
+    case ROUTE_GRAPH_DATA:
+        return handle_graph_data(s, conn, method, url);
     default:
         return handle_web(s, conn, method, url);
     }

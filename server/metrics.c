@@ -25,6 +25,7 @@ static const struct {
     [ROUTE_GRAPH_LEGACY] = {"graph", "/graph"},
     [ROUTE_OPENAPI_V1] = {"graph", "/v1/openapi"},
     [ROUTE_OPENAPI] = {"graph", "/openapi"},
+    [ROUTE_GRAPH_DATA] = {"graph", "/graph-data"},
     [ROUTE_WEB] = {"graph", "web"},
     [ROUTE_GRAPH_OTHER] = {"graph", "other"},
     [ROUTE_LIVENESS] = {"status", "/liveness"},

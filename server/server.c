@@ -109,6 +109,7 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
     server_cache_init(&s->cache);
     server_metrics_init(&s->metrics);
     pthread_mutex_init(&s->reload_lock, NULL);
+    pthread_mutex_init(&s->tar_lock, NULL);
     server_refresh_init(&s->refresh);
     if (server_config_copy(&s->cfg, cfg) < 0) {
         error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
@@ -163,6 +164,8 @@ void server_stop(server *s)
     free(s->openapi);
     server_metrics_destroy(&s->metrics);
     pthread_mutex_destroy(&s->reload_lock);
+    server_body_unref(s->graph_data_tar);
+    pthread_mutex_destroy(&s->tar_lock);
     server_config_clear(&s->cfg);
     free(s);
 }
@@ -216,6 +219,22 @@ static void record_failure(server *s, const cincy_error *err, int quiet)
                   cincy_error_format(err, msg, sizeof(msg)));
 }
 
+/* Swaps in the tarball of the graph-data just loaded. Failing to build it
+ * does not fail the load (the graph is what clusters need): the stale tarball
+ * is dropped, so GET P/graph-data answers 500 rather than serving old files. */
+static void publish_graph_data_tar(server *s, const char *graph_data_dir)
+{
+    server_body *tar = NULL;
+    cincy_error err;
+    char msg[512];
+
+    cincy_error_clear(&err);
+    if (server_graph_data_tar(&tar, graph_data_dir, &err) < 0)
+        cincy_log(CINCY_LOG_WARN, "server", "graph-data tarball not built: %s",
+                  cincy_error_format(&err, msg, sizeof(msg)));
+    server_graph_data_set(s, tar);
+}
+
 static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error *err)
 {
     ingest_releases *rels = NULL;
@@ -244,6 +263,7 @@ static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error 
     graph_snapshot_publish(snap); /* takes over our reference */
     snap = NULL;
     server_cache_clear(&s->cache); /* old bodies go now, not at the next request */
+    publish_graph_data_tar(s, graph_data_dir);
 cleanup:
     if (error < 0)
         record_failure(s, err, quiet);

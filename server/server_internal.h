@@ -134,6 +134,7 @@ typedef enum {
     ROUTE_GRAPH_LEGACY, /* P/graph */
     ROUTE_OPENAPI_V1,   /* P/v1/openapi */
     ROUTE_OPENAPI,      /* P/openapi */
+    ROUTE_GRAPH_DATA,   /* P/graph-data */
     ROUTE_WEB,          /* static files of web.directory */
     ROUTE_GRAPH_OTHER,  /* anything else on the graph port */
     ROUTE_LIVENESS,
@@ -210,7 +211,23 @@ struct server {
     server_metrics metrics;
     pthread_mutex_t reload_lock; /* one reload at a time */
     server_refresh refresh;
+    pthread_mutex_t tar_lock;     /* guards graph_data_tar */
+    server_body *graph_data_tar;  /* the loaded graph-data as .tar.gz, NULL before a load */
 };
+
+/* ---------------------------------------------------------------------------
+ * The graph-data tarball (server/graph_data_tar.c, spec §1.8.2).
+ */
+
+/* Builds the gzip'd tar of the graph-data at dir (version, LICENSE,
+ * channels/NAME.yaml, blocked-edges/NAME.yaml, raw/metadata.json, whichever
+ * exist) into a new body (refs = 1). Deterministic: equal files give equal
+ * bytes. Returns 0 or CINCY_ERROR. */
+int server_graph_data_tar(server_body **out, const char *dir, cincy_error *err);
+/* Replaces the served tarball with tar (takes over the reference; NULL clears). */
+void server_graph_data_set(server *s, server_body *tar);
+/* The served tarball as a new reference, or NULL when there is none. */
+server_body *server_graph_data_get(server *s);
 
 /* Request handlers (MHD_AccessHandlerCallback), cls is the server. */
 enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, const char *url,
