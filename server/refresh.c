@@ -121,29 +121,9 @@ static const char *kind_name(server_graph_data_kind kind)
                                                : "directory";
 }
 
-/* mkdir -p; errno says why on failure. */
-static int mkdir_p(char *path)
-{
-    struct stat st;
-
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-            *p = '/';
-            return CINCY_ERROR;
-        }
-        *p = '/';
-    }
-    if (mkdir(path, 0755) < 0 && (errno != EEXIST || stat(path, &st) < 0 || !S_ISDIR(st.st_mode)))
-        return CINCY_ERROR;
-    return 0;
-}
-
 /* The configured graph-data source; git and tarball keep their fetched data
- * under <state_dir>/sources/graph-data (created here, not at config time, so
- * `cincy check` and tests of the parser touch no disk). */
+ * under <state_dir>/sources/graph-data, which the source creates on its first
+ * fetch (not at config time, so tests of the parser touch no disk). */
 static int open_source(ingest_source **out, server *s, cincy_error *err)
 {
     const server_config *cfg = &s->cfg;
@@ -167,13 +147,7 @@ static int open_source(ingest_source **out, server *s, cincy_error *err)
             error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
             goto cleanup;
         }
-        snprintf(cache, n, "%s/sources/graph-data", state);
-        if ((error = mkdir_p(cache)) < 0) {
-            error = cincy_error_set(err, CINCY_ERROR, cache, 0,
-                                    "cannot create the source cache directory: %s",
-                                    strerror(errno));
-            goto cleanup;
-        }
+        snprintf(cache, n, "%s/sources/graph-data", state); /* the source creates it */
         sc.cache_dir = cache;
     }
     error = ingest_source_new(out, &sc, err);
