@@ -85,7 +85,7 @@ static int make_gzip(server_body *b)
     return 0;
 }
 
-server_body *server_body_new(const char *data, size_t len)
+server_body *server_body_new(const char *data, size_t len, int compress)
 {
     server_body *b;
 
@@ -97,7 +97,7 @@ server_body *server_body_new(const char *data, size_t len)
     b->len = len;
     memcpy(b->data, data, len);
     b->data[len] = '\0';
-    if (make_etags(b) < 0 || make_gzip(b) < 0) {
+    if (make_etags(b) < 0 || (compress && make_gzip(b) < 0)) {
         server_body_unref(b);
         return NULL;
     }

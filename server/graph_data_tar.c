@@ -216,7 +216,7 @@ int server_graph_data_tar(server_body **out, const char *dir, cincy_error *err)
         error = cincy_error_set(err, CINCY_ERROR, dir, 0, "tar: %s", archive_error_string(a));
         goto cleanup;
     }
-    if (!(*out = server_body_new((const char *)mem.data, mem.len)))
+    if (!(*out = server_body_new((const char *)mem.data, mem.len, 0 /* already gzip */)))
         error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
 cleanup:
     if (a)

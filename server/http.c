@@ -328,7 +328,7 @@ static int render_graph(server_body **out, const char *channel, const char *arch
         cincy_log(CINCY_LOG_ERROR, "http", "writing graph json failed");
         goto cleanup;
     }
-    if (!(*out = server_body_new(json, len)))
+    if (!(*out = server_body_new(json, len, 1)))
         error = CINCY_ERROR;
 cleanup:
     free(json);

@@ -44,8 +44,9 @@ typedef struct server_body {
 
 /* A new body holding a copy of data (refs = 1), with its ETag (a truncated
  * SHA-256 of the bytes, so equal bytes keep their tag across reloads) and its
- * gzip variant. NULL when out of memory. */
-server_body *server_body_new(const char *data, size_t len);
+ * gzip variant when compress is set (not for bytes that are gzip already).
+ * NULL when out of memory. */
+server_body *server_body_new(const char *data, size_t len, int compress);
 server_body *server_body_ref(server_body *b); /* NULL-safe; returns b */
 void server_body_unref(server_body *b);       /* NULL-safe; frees at zero */
 /* The MHD free callback (MHD_create_response_from_buffer_with_free_callback_cls):

@@ -167,8 +167,8 @@ Test(server_cache, body_etag_and_gzip_variant)
 
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = "{\"version\":1,\"nodes\":[]}"[i % 24];
-    a = server_body_new(big, sizeof(big));
-    b = server_body_new(big, sizeof(big));
+    a = server_body_new(big, sizeof(big), 1);
+    b = server_body_new(big, sizeof(big), 1);
     cr_assert_not_null(a);
     /* a strong tag of 32 hex digits, a function of the bytes only */
     cr_assert_eq(strlen(a->etag), 34);
@@ -191,7 +191,7 @@ Test(server_cache, body_etag_and_gzip_variant)
     inflateEnd(&z);
     cr_assert(!memcmp(back, big, sizeof(big)));
     /* a body gzip cannot shrink has no gzip variant */
-    tiny = server_body_new("{}", 2);
+    tiny = server_body_new("{}", 2, 1);
     cr_assert_null(tiny->gz);
     cr_assert_str_neq(tiny->etag, a->etag);
     server_body_unref(tiny);
@@ -215,7 +215,7 @@ static int probe_render(server_body **out, const char *channel, const char *arch
     if (p->fail)
         return CINCY_ERROR;
     snprintf(text, sizeof(text), "{\"channel\":\"%s\",\"arch\":\"%s\"}", channel, arch);
-    *out = server_body_new(text, strlen(text));
+    *out = server_body_new(text, strlen(text), 1);
     return *out ? 0 : CINCY_ERROR;
 }
 
