@@ -115,29 +115,40 @@ static void add_error(ingest_check_ctx *c, const char *file, int line, const cha
     ingest_check_add(c, INGEST_CHECK_ERROR, file, line, field, "%s", msg);
 }
 
+/* Reads the required file rel under dir into *text. Returns 0 when read;
+ * otherwise the finding (missing, unreadable, too big, out of memory) is
+ * recorded and -1 returned. */
+static int read_required(ingest_check_ctx *c, const char *dir, const char *rel, size_t max,
+                         char **text, size_t *len)
+{
+    char *path = ingest_path_join(dir, rel);
+    cincy_error e;
+    int rc;
+
+    if (!path) {
+        c->oom = 1;
+        return -1;
+    }
+    rc = ingest_read_file(text, len, path, max, rel, &e);
+    free(path);
+    if (rc == CINCY_ENOTFOUND) {
+        add_error(c, rel, 0, NULL, "required file missing");
+        return -1;
+    }
+    return ingest_check_note(c, rc, &e, INGEST_CHECK_ERROR, NULL) ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------------------
  * The version file
  */
 
 static void check_version_file(ingest_check_ctx *c, const char *dir)
 {
-    char *path = ingest_path_join(dir, "version"), *text = NULL, *s, *end;
+    char *text = NULL, *s, *end;
     graph_version v = {0};
-    cincy_error e;
     size_t len;
-    int rc;
 
-    if (!path) {
-        c->oom = 1;
-        return;
-    }
-    rc = ingest_read_file(&text, &len, path, CHECK_VERSION_MAX, "version", &e);
-    free(path);
-    if (rc == CINCY_ENOTFOUND) {
-        add_error(c, "version", 0, NULL, "required file missing");
-        return;
-    }
-    if (!ingest_check_note(c, rc, &e, INGEST_CHECK_ERROR, NULL))
+    if (read_required(c, dir, "version", CHECK_VERSION_MAX, &text, &len) < 0)
         return;
     for (s = text; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
         ;
@@ -353,25 +364,13 @@ static void check_raw_entry(ingest_check_ctx *c, const char *text, size_t *pos, 
 
 static void check_raw(ingest_check_ctx *c, const char *dir)
 {
-    char *path = ingest_path_join(dir, "raw/metadata.json"), *text = NULL;
+    char *text = NULL;
     json_t *root = NULL, *obj;
     json_error_t jerr;
-    cincy_error e;
     const char *key;
     size_t len, pos = 0;
-    int rc;
 
-    if (!path) {
-        c->oom = 1;
-        return;
-    }
-    rc = ingest_read_file(&text, &len, path, CHECK_RAW_MAX, "raw/metadata.json", &e);
-    free(path);
-    if (rc == CINCY_ENOTFOUND) {
-        add_error(c, "raw/metadata.json", 0, NULL, "required file missing");
-        return;
-    }
-    if (!ingest_check_note(c, rc, &e, INGEST_CHECK_ERROR, NULL))
+    if (read_required(c, dir, "raw/metadata.json", CHECK_RAW_MAX, &text, &len) < 0)
         return;
     if (!(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
         ingest_check_add(c, INGEST_CHECK_ERROR, "raw/metadata.json", jerr.line, NULL,
