@@ -72,24 +72,26 @@ static int load_schema_version(ingest_graph_data *gd, const char *dir, cincy_err
     char *text = NULL, *s, *end;
     size_t len;
     graph_version v = {0};
-    int error;
+    int error, line = 1; /* of the version text, for errors */
 
     if ((error = read_required(&text, &len, dir, "version", GD_VERSION_MAX, err)) < 0)
         return error;
     for (s = text; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
-        ;
+        line += *s == '\n';
     for (end = text + len;
          end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r');
          end--)
         ;
     *end = '\0';
+    if (!*s)
+        line = 1; /* an empty file: blank lines are not where the error is */
     if (memchr(text, '\0', (size_t)(end - text)) || graph_version_parse(&v, s, NULL) < 0) {
-        error = cincy_error_set(err, CINCY_EINVALID, "version", 0,
+        error = cincy_error_set(err, CINCY_EINVALID, "version", line,
                                 "'%.*s' is not a valid schema version", INGEST_QUOTE_MAX, s);
         goto cleanup;
     }
     if (v.major != 1) {
-        error = cincy_error_set(err, CINCY_EINVALID, "version", 0,
+        error = cincy_error_set(err, CINCY_EINVALID, "version", line,
                                 "graph-data schema %s is not supported (this server reads 1.x)", s);
         goto cleanup;
     }
@@ -178,12 +180,18 @@ static void warn_skipped(const cincy_error *e)
     cincy_log(CINCY_LOG_WARN, "ingest", "skipping %s", cincy_error_format(e, buf, sizeof(buf)));
 }
 
+/* How a load treats a bad file in channels/ or blocked-edges/. */
+typedef struct load_mode {
+    int strict;     /* 1: the first bad file fails the load */
+    size_t skipped; /* files skipped so far (lenient mode) */
+} load_mode;
+
 /* Reads and parses one candidate file. A file that cannot be read (vanished,
  * not a regular file, over the cap) or that parses as CINCY_EINVALID is logged
- * and skipped; the parsers return CINCY_ERROR only when out of memory, and
- * that fails the load. */
+ * and skipped, or in strict mode fails the load with its error; the parsers
+ * return CINCY_ERROR only when out of memory, and that always fails it. */
 static int load_one(ingest_graph_data *gd, const char *path, const char *rel, parse_fn parse,
-                    size_t *skipped, cincy_error *err)
+                    load_mode *mode, cincy_error *err)
 {
     cincy_error e;
     char *text = NULL;
@@ -197,19 +205,21 @@ static int load_one(ingest_graph_data *gd, const char *path, const char *rel, pa
         free(text);
         if (error == CINCY_OK)
             return CINCY_OK;
-        if (error != CINCY_EINVALID) {
-            if (err)
-                *err = e;
-            return error;
-        }
+    } else {
+        error = CINCY_EINVALID; /* unreadable, vanished, too big: a bad file like any other */
+    }
+    if (error != CINCY_EINVALID || mode->strict) {
+        if (err)
+            *err = e;
+        return error;
     }
     warn_skipped(&e);
-    (*skipped)++;
+    mode->skipped++;
     return CINCY_OK;
 }
 
 static int load_yaml_dir(ingest_graph_data *gd, const char *dir, const char *sub, parse_fn parse,
-                         size_t *skipped, cincy_error *err)
+                         load_mode *mode, cincy_error *err)
 {
     char **names = NULL, *subdir = NULL, *path = NULL, *rel = NULL;
     size_t n = 0;
@@ -231,7 +241,7 @@ static int load_yaml_dir(ingest_graph_data *gd, const char *dir, const char *sub
             error = ingest_oom(err);
             goto cleanup;
         }
-        if ((error = load_one(gd, path, rel, parse, skipped, err)) < 0)
+        if ((error = load_one(gd, path, rel, parse, mode, err)) < 0)
             goto cleanup;
         free(path);
         free(rel);
@@ -343,8 +353,15 @@ cleanup:
 
 int ingest_graph_data_load_dir(ingest_graph_data **out, const char *dir, cincy_error *err)
 {
+    return ingest_graph_data_load(out, dir, 0, err);
+}
+
+int ingest_graph_data_load(ingest_graph_data **out, const char *dir, unsigned flags,
+                           cincy_error *err)
+{
     ingest_graph_data *gd = NULL;
-    size_t skipped = 0, risks = 0;
+    load_mode mode = {(flags & INGEST_GD_STRICT) != 0, 0};
+    size_t risks = 0;
     int error;
 
     if ((error = check_layout(dir, err)) < 0)
@@ -354,15 +371,16 @@ int ingest_graph_data_load_dir(ingest_graph_data **out, const char *dir, cincy_e
         goto cleanup;
     }
     if ((error = load_schema_version(gd, dir, err)) < 0 ||
-        (error = load_yaml_dir(gd, dir, "channels", add_channel, &skipped, err)) < 0 ||
-        (error = load_yaml_dir(gd, dir, "blocked-edges", add_block, &skipped, err)) < 0 ||
+        (error = load_yaml_dir(gd, dir, "channels", add_channel, &mode, err)) < 0 ||
+        (error = load_yaml_dir(gd, dir, "blocked-edges", add_block, &mode, err)) < 0 ||
         (error = load_raw(gd, dir, err)) < 0)
         goto cleanup;
     for (size_t i = 0; i < gd->nblocks; i++)
         risks += gd->blocks[i].is_risk ? 1 : 0;
     cincy_log(CINCY_LOG_INFO, "ingest",
               "loaded graph-data\tschema=%s channels=%zu blocks=%zu risks=%zu raw=%zu skipped=%zu",
-              gd->schema_version, gd->nchannels, gd->nblocks - risks, risks, gd->nraw, skipped);
+              gd->schema_version, gd->nchannels, gd->nblocks - risks, risks, gd->nraw,
+              mode.skipped);
     *out = gd;
     gd = NULL;
 

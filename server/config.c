@@ -33,6 +33,7 @@ typedef enum {
     FIELD_PREFIX,   /* char *, normalised URL path prefix */
     FIELD_DIR,      /* char *, absolute path or NULL */
     FIELD_POLL,     /* unsigned seconds 1..86400 */
+    FIELD_BOOL,     /* int 0/1 from true/false (YAML 1.2 core schema spellings) */
     FIELD_STRING,   /* char *, any non-empty text */
     FIELD_GD_DIR,   /* sources.graph_data.directory: a directory source */
     FIELD_GIT,      /* sources.graph_data.git: a mapping (git_keys) */
@@ -83,6 +84,8 @@ static const key_spec sources_keys[] = {
     {"releases", FIELD_SECTION, 0, releases_keys},
     {"graph_data", FIELD_SECTION, 0, graph_data_keys},
     {"poll_seconds", FIELD_POLL, offsetof(server_config, poll_seconds), NULL},
+    {"allow_channel_removal", FIELD_BOOL, offsetof(server_config, allow_channel_removal), NULL},
+    {"skip_invalid_files", FIELD_BOOL, offsetof(server_config, skip_invalid_files), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec web_keys[] = {
@@ -288,6 +291,16 @@ static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, c
                                    "field '%s': expected whole seconds from 1 to 86400, got '%.*s'",
                                    name, CONFIG_SHOW_MAX, s);
         *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_BOOL:
+        if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+            *(int *)((char *)cfg + k->offset) = 1;
+        else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+            *(int *)((char *)cfg + k->offset) = 0;
+        else
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected true or false, got '%.*s'", name,
+                                   CONFIG_SHOW_MAX, s);
         return 0;
     case FIELD_STRING:
         copy = strdup(s);

@@ -106,6 +106,9 @@ static void refresh_once(server *s, ingest_source *src, int forced)
     pthread_mutex_lock(&r->lock);
     r->changed++;
     r->failing = 0;
+    replace(&r->serving_revision, dup_or_null(revision));
+    replace(&r->last_error, NULL); /* the log keeps it; /status shows the state now */
+    replace(&r->last_error_revision, NULL);
     r->last_success = wall_seconds();
     pthread_mutex_unlock(&r->lock);
 cleanup:
@@ -127,7 +130,7 @@ static const char *kind_name(server_graph_data_kind kind)
 static int open_source(ingest_source **out, server *s, cincy_error *err)
 {
     const server_config *cfg = &s->cfg;
-    ingest_source_config sc = {INGEST_SOURCE_DIRECTORY, cfg->graph_data_dir, NULL, NULL};
+    ingest_source_config sc = {INGEST_SOURCE_DIRECTORY, cfg->graph_data_dir, NULL, NULL, NULL};
     char *state = NULL, *cache = NULL;
     size_t n;
     int error;
@@ -225,6 +228,7 @@ void server_refresh_stop(server *s)
         r->running = 0;
     }
     free(r->revision);
+    free(r->serving_revision);
     free(r->last_error);
     free(r->last_error_revision);
     pthread_cond_destroy(&r->wake);
@@ -270,15 +274,16 @@ int server_status_render(char **out, size_t *out_len, server *s)
     json_object_set_new(graph, "generation", json_integer((json_int_t)graph_snapshot_generation()));
 
     pthread_mutex_lock(&r->lock);
-    gd = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", "graph-data", "type",
-                   kind_name(s->cfg.graph_data_kind), "location",
+    gd = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", "graph-data",
+                   "type", kind_name(s->cfg.graph_data_kind), "location",
                    str_json(s->cfg.graph_data_kind == SERVER_GRAPH_DATA_DIRECTORY
                                 ? s->cfg.graph_data_dir
                                 : s->cfg.graph_data_location),
                    "reference", str_json(s->cfg.graph_data_reference), "revision",
-                   str_json(r->revision), "last_success", time_json(r->last_success), "last_failure",
-                  time_json(r->last_failure), "last_error", str_json(r->last_error),
-                  "last_error_revision", str_json(r->last_error_revision));
+                   str_json(r->revision), "serving_revision", str_json(r->serving_revision),
+                   "last_success", time_json(r->last_success), "last_failure",
+                   time_json(r->last_failure), "last_error", str_json(r->last_error),
+                   "last_error_revision", str_json(r->last_error_revision));
     rel = json_pack("{s:s, s:s, s:o, s:n, s:n, s:o, s:o, s:o, s:o}", "name", "releases", "type",
                     "directory", "location", str_json(s->cfg.releases_dir), "reference", "revision",
                     "last_success", time_json(r->last_success), "last_failure",

@@ -151,6 +151,8 @@ int server_status_port(const server *s)
     return s->status_port;
 }
 
+static void free_served_channels(server *s);
+
 void server_stop(server *s)
 {
     if (!s)
@@ -163,6 +165,7 @@ void server_stop(server *s)
     server_cache_destroy(&s->cache);
     free(s->openapi);
     server_metrics_destroy(&s->metrics);
+    free_served_channels(s);
     pthread_mutex_destroy(&s->reload_lock);
     server_body_unref(s->graph_data_tar);
     pthread_mutex_destroy(&s->tar_lock);
@@ -235,6 +238,58 @@ static void publish_graph_data_tar(server *s, const char *graph_data_dir)
     server_graph_data_set(s, tar);
 }
 
+/* OpenShift's graph-data never deletes a channel file, so a revision without
+ * one that is being served is a botched push or merge; serving it would tell
+ * every cluster subscribed to the channel that it has no updates. Refused
+ * unless sources.allow_channel_removal is set. */
+static int check_channels_kept(const server *s, const ingest_graph_data *gd, cincy_error *err)
+{
+    for (size_t i = 0; i < s->nserved_channels; i++) {
+        const char *name = s->served_channels[i], *file = name + strlen(name) + 1;
+        size_t j = 0;
+
+        while (j < gd->nchannels && strcmp(gd->channels[j].name, name))
+            j++;
+        if (j == gd->nchannels)
+            return cincy_error_set(err, CINCY_EINVALID, file, 0,
+                                   "channel '%s' is served now but this revision has no file for "
+                                   "it (set sources.allow_channel_removal: true to accept "
+                                   "removing channels)",
+                                   name);
+    }
+    return 0;
+}
+
+static void free_served_channels(server *s)
+{
+    for (size_t i = 0; i < s->nserved_channels; i++)
+        free(s->served_channels[i]);
+    free(s->served_channels);
+    s->served_channels = NULL;
+    s->nserved_channels = 0;
+}
+
+/* Remembers gd's channels ("name\0file") for the next check_channels_kept.
+ * Out of memory forgets them, which only weakens that check. */
+static void remember_channels(server *s, const ingest_graph_data *gd)
+{
+    free_served_channels(s);
+    if (!gd->nchannels || !(s->served_channels = calloc(gd->nchannels, sizeof(char *))))
+        return;
+    for (size_t i = 0; i < gd->nchannels; i++) {
+        size_t n = strlen(gd->channels[i].name) + 1, m = strlen(gd->channels[i].file) + 1;
+        char *both = malloc(n + m);
+
+        if (!both) {
+            free_served_channels(s);
+            return;
+        }
+        memcpy(both, gd->channels[i].name, n);
+        memcpy(both + n, gd->channels[i].file, m);
+        s->served_channels[s->nserved_channels++] = both;
+    }
+}
+
 static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error *err)
 {
     ingest_releases *rels = NULL;
@@ -256,9 +311,12 @@ static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error 
         goto cleanup;
     }
     if ((error = ingest_releases_load_dir(&rels, s->cfg.releases_dir, err)) < 0 ||
-        (error = ingest_graph_data_load_dir(&gd, graph_data_dir, err)) < 0 ||
+        (error = ingest_graph_data_load(
+             &gd, graph_data_dir, s->cfg.skip_invalid_files ? 0 : INGEST_GD_STRICT, err)) < 0 ||
+        (!s->cfg.allow_channel_removal && (error = check_channels_kept(s, gd, err)) < 0) ||
         (error = policy_build(&snap, rels, gd, NULL, err)) < 0)
         goto cleanup;
+    remember_channels(s, gd);
     record_success(s, snap, rels, gd, now_seconds(CLOCK_MONOTONIC) - start);
     graph_snapshot_publish(snap); /* takes over our reference */
     snap = NULL;

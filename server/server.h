@@ -24,19 +24,24 @@ typedef enum {
 } server_graph_data_kind;
 
 typedef struct server_config {
-    char *graph_address;     /* listen address, default "127.0.0.1" */
-    int graph_port;          /* default 8080; 0 picks a free port */
-    char *status_address;    /* default "127.0.0.1" */
-    int status_port;         /* default 9080; 0 picks a free port */
-    char *path_prefix;       /* normalised: "" or "/a/b" (one leading '/', none trailing) */
-    unsigned threads;        /* HTTP worker threads per listener, default 4 */
+    char *graph_address;  /* listen address, default "127.0.0.1" */
+    int graph_port;       /* default 8080; 0 picks a free port */
+    char *status_address; /* default "127.0.0.1" */
+    int status_port;      /* default 9080; 0 picks a free port */
+    char *path_prefix;    /* normalised: "" or "/a/b" (one leading '/', none trailing) */
+    unsigned threads;     /* HTTP worker threads per listener, default 4 */
     cincy_log_level log_level;
-    char *releases_dir;      /* sources.releases.directory (absolute) */
-    char *graph_data_dir;    /* sources.graph_data.directory (absolute) */
-    char *web_dir;           /* web.directory (absolute), or NULL for none */
-    char *file;              /* the config file read, or NULL for defaults */
-    unsigned poll_seconds;   /* sources.poll_seconds, default 300, >= 1 */
-    char *refresh_token;     /* status.refresh_token: bearer token for POST /refresh, or NULL */
+    char *releases_dir;        /* sources.releases.directory (absolute) */
+    char *graph_data_dir;      /* sources.graph_data.directory (absolute) */
+    char *web_dir;             /* web.directory (absolute), or NULL for none */
+    char *file;                /* the config file read, or NULL for defaults */
+    unsigned poll_seconds;     /* sources.poll_seconds, default 300, >= 1 */
+    int allow_channel_removal; /* sources.allow_channel_removal: accept a graph-data revision
+                                * that drops a channel being served (default 0: refuse it) */
+    int skip_invalid_files;    /* sources.skip_invalid_files: skip a bad channel or blocked-edge
+                                * file with a warning, as the reference does (default 0: the
+                                * revision is refused and the last good graph keeps serving) */
+    char *refresh_token;       /* status.refresh_token: bearer token for POST /refresh, or NULL */
     server_graph_data_kind graph_data_kind; /* which sources.graph_data key was given */
     char *graph_data_location;  /* git url or tarball path/URL (graph_data_dir for a directory) */
     char *graph_data_reference; /* git branch or commit id, or NULL (remote HEAD) */

@@ -175,14 +175,15 @@ typedef struct server_refresh {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* signalled by trigger and stop */
     pthread_t thread;
-    int running;         /* the thread was started (join it on stop) */
-    int stop;            /* asks the thread to end */
-    int forced;          /* a trigger is pending: reload even if unchanged */
-    int failing;         /* the last round failed: the next one reloads regardless */
-    char *revision;      /* last revision seen (loaded or failed), or NULL */
-    double last_success; /* unix seconds, 0 when never */
-    double last_failure; /* unix seconds, 0 when never */
-    char *last_error;    /* "file:line: message" of the last failure, or NULL */
+    int running;            /* the thread was started (join it on stop) */
+    int stop;               /* asks the thread to end */
+    int forced;             /* a trigger is pending: reload even if unchanged */
+    int failing;            /* the last round failed: the next one reloads regardless */
+    char *revision;         /* last revision seen (loaded or failed), or NULL */
+    char *serving_revision; /* revision of the graph being served, or NULL */
+    double last_success;    /* unix seconds, 0 when never */
+    double last_failure;    /* unix seconds, 0 when never */
+    char *last_error;       /* "file:line: message" of the last failure, or NULL */
     char *last_error_revision;
     uint64_t changed, unchanged, errors; /* refreshes by result */
 } server_refresh;
@@ -210,10 +211,12 @@ struct server {
     size_t openapi_len;
     server_cache cache;
     server_metrics metrics;
-    pthread_mutex_t reload_lock; /* one reload at a time */
+    pthread_mutex_t reload_lock; /* one reload at a time; guards the fields below it */
+    char **served_channels;      /* "name\0file" of each channel of the graph-data last loaded */
+    size_t nserved_channels;
     server_refresh refresh;
-    pthread_mutex_t tar_lock;     /* guards graph_data_tar */
-    server_body *graph_data_tar;  /* the loaded graph-data as .tar.gz, NULL before a load */
+    pthread_mutex_t tar_lock;    /* guards graph_data_tar */
+    server_body *graph_data_tar; /* the loaded graph-data as .tar.gz, NULL before a load */
 };
 
 /* ---------------------------------------------------------------------------

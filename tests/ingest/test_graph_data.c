@@ -299,11 +299,11 @@ Test(ingest_graph_data, schema_version_rules)
         {"  1.2.0  \r\n", 0, NULL},
         {"1.3.0", 0, NULL}, /* newer minor: accepted with a warning, as the reference */
         {"2.0.0\n", CINCY_EINVALID,
-         "version: graph-data schema 2.0.0 is not supported (this server reads 1.x)"},
+         "version:1: graph-data schema 2.0.0 is not supported (this server reads 1.x)"},
         {"0.9.0\n", CINCY_EINVALID,
-         "version: graph-data schema 0.9.0 is not supported (this server reads 1.x)"},
-        {"1.1\n", CINCY_EINVALID, "version: '1.1' is not a valid schema version"},
-        {"\n", CINCY_EINVALID, "version: '' is not a valid schema version"},
+         "version:1: graph-data schema 0.9.0 is not supported (this server reads 1.x)"},
+        {"1.1\n", CINCY_EINVALID, "version:1: '1.1' is not a valid schema version"},
+        {"\n", CINCY_EINVALID, "version:1: '' is not a valid schema version"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {

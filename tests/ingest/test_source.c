@@ -67,7 +67,7 @@ static void make_remote(char *remote, size_t size, const char *tmp)
 static ingest_source *new_source(ingest_source_kind kind, const char *location,
                                  const char *reference, const char *cache)
 {
-    ingest_source_config cfg = {kind, location, reference, cache};
+    ingest_source_config cfg = {kind, location, reference, cache, NULL};
     ingest_source *src = NULL;
     cincy_error e;
     cr_assert_eq(ingest_source_new(&src, &cfg, &e), 0, "%s", test_fmt(&e));
@@ -87,7 +87,7 @@ static long file_size(const char *dir, const char *rel)
  */
 Test(ingest_source_config, rejects_bad_configs)
 {
-    ingest_source_config cfg = {INGEST_SOURCE_GIT, "https://example.com/x.git", NULL, NULL};
+    ingest_source_config cfg = {INGEST_SOURCE_GIT, "https://example.com/x.git", NULL, NULL, NULL};
     static char mark;
     ingest_source *src = (ingest_source *)&mark;
     cincy_error e;

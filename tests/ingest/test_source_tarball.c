@@ -72,7 +72,7 @@ static void sha256_file(char *hex, const char *path)
 
 static ingest_source *new_tarball(const char *location, const char *cache)
 {
-    ingest_source_config cfg = {INGEST_SOURCE_TARBALL, location, NULL, cache};
+    ingest_source_config cfg = {INGEST_SOURCE_TARBALL, location, NULL, cache, NULL};
     ingest_source *src = NULL;
     cincy_error e;
     cr_assert_eq(ingest_source_new(&src, &cfg, &e), 0, "%s", test_fmt(&e));

@@ -84,14 +84,14 @@ Test(policy_spec_gd, version_2_2_major_1_only_newer_minor_warns, .init = redirec
         const char *text;
         const char *expected;
     } refused[] = {
-        {"2.0.0\n", "version: graph-data schema 2.0.0 is not supported (this server reads 1.x)"},
-        {"10.1.0", "version: graph-data schema 10.1.0 is not supported (this server reads 1.x)"},
-        {"0.1.0", "version: graph-data schema 0.1.0 is not supported (this server reads 1.x)"},
-        {"v1.1.0", "version: 'v1.1.0' is not a valid schema version"},
-        {"1.1.0.0", "version: '1.1.0.0' is not a valid schema version"},
-        {"01.1.0", "version: '01.1.0' is not a valid schema version"},
-        {"1.1.0\n1.2.0\n", "version: '1.1.0\n1.2.0' is not a valid schema version"},
-        {"schema: 1", "version: 'schema: 1' is not a valid schema version"},
+        {"2.0.0\n", "version:1: graph-data schema 2.0.0 is not supported (this server reads 1.x)"},
+        {"10.1.0", "version:1: graph-data schema 10.1.0 is not supported (this server reads 1.x)"},
+        {"0.1.0", "version:1: graph-data schema 0.1.0 is not supported (this server reads 1.x)"},
+        {"v1.1.0", "version:1: 'v1.1.0' is not a valid schema version"},
+        {"1.1.0.0", "version:1: '1.1.0.0' is not a valid schema version"},
+        {"01.1.0", "version:1: '01.1.0' is not a valid schema version"},
+        {"1.1.0\n1.2.0\n", "version:1: '1.1.0\n1.2.0' is not a valid schema version"},
+        {"schema: 1", "version:1: 'schema: 1' is not a valid schema version"},
     };
     char *log;
 

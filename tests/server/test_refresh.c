@@ -9,7 +9,8 @@
 
 #include "server_fixture.h"
 
-#define WAIT_MS 90000 /* the full demo data takes ~15 s to load under ASan on a busy 2-core machine */
+#define WAIT_MS                                                                                    \
+    90000 /* the full demo data takes ~15 s to load under ASan on a busy 2-core machine */
 
 static void sleep_ms(long ms)
 {
@@ -19,8 +20,9 @@ static void sleep_ms(long ms)
 }
 
 /* Like the fixture's start(), but runs the refresh thread instead of a
- * synchronous load. graph_data names a directory under tmp. */
-static void start_refresh(const char *token, const char *graph_data)
+ * synchronous load. graph_data names a directory under tmp. lenient sets
+ * sources.skip_invalid_files and sources.allow_channel_removal. */
+static void start_refresh_with(const char *token, const char *graph_data, int lenient)
 {
     server_config cfg;
     cincy_error err;
@@ -35,6 +37,8 @@ static void start_refresh(const char *token, const char *graph_data)
     cfg.status_port = 0;
     cfg.threads = 2;
     cfg.poll_seconds = 1;
+    cfg.skip_invalid_files = lenient;
+    cfg.allow_channel_removal = lenient;
     if (token)
         cfg.refresh_token = strdup(token);
     TEST_SNPRINTF(path, "%s/%s", tmp, graph_data);
@@ -46,6 +50,11 @@ static void start_refresh(const char *token, const char *graph_data)
     snprintf(graph_base, sizeof(graph_base), "http://127.0.0.1:%d", server_graph_port(srv));
     snprintf(status_base, sizeof(status_base), "http://127.0.0.1:%d", server_status_port(srv));
     cr_assert_eq(server_refresh_start(srv, &err), 0, "%s", err.msg);
+}
+
+static void start_refresh(const char *token, const char *graph_data)
+{
+    start_refresh_with(token, graph_data, 0);
 }
 
 static long status_of(const char *method, const char *base, const char *path,
@@ -172,6 +181,36 @@ Test(server_refresh, broken_push_keeps_old_graph, .fini = stop)
     wait_versions("4.1.0 4.1.1 4.2.0");
 }
 
+/* Strict by default: a bad channel file or a deleted channel keeps the old
+ * graph (tests/server/test_refresh_walk.c does it over git). With both
+ * switches on, the reference's behaviour: the bad file is skipped and the
+ * deleted channel goes. */
+Test(server_refresh, lenient_switches_accept_bad_files_and_removals, .fini = stop)
+{
+    char dir[512];
+    json_t *g;
+
+    start_refresh_with(NULL, "graph-data", 1);
+    wait_ready();
+    wait_versions("4.1.0 4.1.1 4.2.0 4.2.1");
+    TEST_SNPRINTF(dir, "%s/graph-data", tmp);
+    test_write(dir, "blocked-edges/broken.yaml", "to: [\n");
+    test_write(dir, "channels/stable-4.2.yaml", "name: stable-4.2\nversions: [4.1.0, 4.2.0]\n");
+    wait_versions("4.1.0 4.2.0"); /* the broken file skipped, the change served */
+    cr_assert_eq(unlink(strcat(dir, "/channels/stable-4.1.yaml")), 0);
+    for (int ms = 0;; ms += 100) {
+        size_t n;
+
+        g = get_graph("/api/upgrades_info/v1/graph?channel=stable-4.1", CT_VND);
+        n = json_array_size(json_object_get(g, "nodes"));
+        json_decref(g);
+        if (n == 0)
+            break;
+        cr_assert_lt(ms, WAIT_MS, "stable-4.1 still served");
+        sleep_ms(100);
+    }
+}
+
 Test(server_refresh, trigger_token, .fini = stop)
 {
     const char *const none[] = {NULL};
@@ -238,18 +277,26 @@ static void assert_config_error(const char *text, const char *msg)
 
 Test(server_refresh, config_keys)
 {
-    static const char text[] = "sources:\n  poll_seconds: 7\nstatus:\n  refresh_token: abc\n";
+    static const char text[] = "sources:\n  poll_seconds: 7\n  allow_channel_removal: true\n"
+                               "  skip_invalid_files: True\nstatus:\n  refresh_token: abc\n";
     server_config cfg;
     cincy_error err;
 
     cr_assert_eq(server_config_defaults(&cfg), 0);
     cr_assert_eq(cfg.poll_seconds, 300);
     cr_assert_null(cfg.refresh_token);
+    cr_assert_eq(cfg.allow_channel_removal, 0);
+    cr_assert_eq(cfg.skip_invalid_files, 0);
     cr_assert_eq(server_config_parse(&cfg, text, strlen(text), "t.yaml", "/base", &err), 0, "%s",
                  err.msg);
     cr_assert_eq(cfg.poll_seconds, 7);
     cr_assert_str_eq(cfg.refresh_token, "abc");
+    cr_assert_eq(cfg.allow_channel_removal, 1);
+    cr_assert_eq(cfg.skip_invalid_files, 1);
     server_config_clear(&cfg);
+    assert_config_error("sources:\n  allow_channel_removal: yes\n",
+                        "t.yaml:2: field 'sources.allow_channel_removal': expected true or false, "
+                        "got 'yes'");
     assert_config_error("sources:\n  poll_seconds: 0\n",
                         "t.yaml:2: field 'sources.poll_seconds': expected whole seconds from 1 "
                         "to 86400, got '0'");
@@ -273,9 +320,10 @@ Test(server_refresh, git_source_serves_master, .fini = stop)
     cincy_log_set_level(CINCY_LOG_WARN);
     test_tmpdir(tmp, sizeof(tmp));
     TEST_SNPRINTF(remote, "%s/remote.git", tmp);
-    TEST_SNPRINTF(cmd, "cp -R '%s/tests/data/graph-data.git' '%s' && mkdir -p '%s/refs/heads' "
-                        "'%s/refs/tags'",
-                   CINCY_SOURCE_DIR, remote, remote, remote);
+    TEST_SNPRINTF(cmd,
+                  "cp -R '%s/tests/data/graph-data.git' '%s' && mkdir -p '%s/refs/heads' "
+                  "'%s/refs/tags'",
+                  CINCY_SOURCE_DIR, remote, remote, remote);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     cr_assert_eq(server_config_defaults(&cfg), 0);
     cfg.graph_port = 0;
