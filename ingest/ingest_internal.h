@@ -163,7 +163,8 @@ void ingest_check_block_clear(ingest_check_block *b);
 void ingest_check_report_sort(ingest_check_report *r);
 
 /* ---------------------------------------------------------------------------
- * Graph-data sources (ingest/source.c, source_git.c, source_tarball.c).
+ * Graph-data sources (ingest/source.c, source_git.c, source_tarball.c,
+ * source_image.c).
  * source.c checks the config, hashes directories and dispatches; each kind's
  * file fetches and materialises into src->cache_dir.
  */
@@ -174,6 +175,8 @@ struct ingest_source {
     char *cache_dir; /* git and tarball; NULL for a directory */
     char *etag;          /* tarball URL: validators of the last 200 response */
     char *last_modified;
+    ingest_registry_config registry; /* image: a copy; its strings are owned below */
+    char *reg_auth_file, *reg_ca_file;
 };
 
 /* Kind-specific fetches, with ingest_source_fetch's contract. */
@@ -181,6 +184,8 @@ int ingest_source_git_fetch(ingest_source *src, const char *known, char **out_re
                             char **out_dir, int *changed, cincy_error *err);
 int ingest_source_tarball_fetch(ingest_source *src, const char *known, char **out_revision,
                                 char **out_dir, int *changed, cincy_error *err);
+int ingest_source_image_fetch(ingest_source *src, const char *known, char **out_revision,
+                              char **out_dir, int *changed, cincy_error *err);
 
 /* Lower-case hex of a SHA-256 digest (32 bytes) into out (65 bytes). */
 void ingest_hex(char *out, const unsigned char *digest, size_t len);

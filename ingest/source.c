@@ -2,8 +2,9 @@
  * The refresh loop asks a source for its revision and rebuilds the graph only
  * when it changed. A directory's revision is a SHA-256 over exactly the files
  * the server reads, so an editor's swap file or a README edit does not cause
- * a rebuild, while any channel or blocked-edge change does. The git and
- * tarball kinds live in source_git.c and source_tarball.c. */
+ * a rebuild, while any channel or blocked-edge change does. The git,
+ * tarball and image kinds live in source_git.c, source_tarball.c and
+ * source_image.c. */
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
@@ -206,6 +207,24 @@ static int dir_fetch(ingest_source *src, const char *known, char **out_revision,
     return 0;
 }
 
+/* The image kind keeps its own copy of the registry settings (the caller's
+ * strings need not outlive the source); the repository is the location. */
+static int copy_registry(ingest_source *src, const ingest_registry_config *reg, cincy_error *err)
+{
+    if (!reg)
+        return 0;
+    src->registry = *reg;
+    src->registry.repository = NULL;
+    src->registry.cache_dir = NULL;
+    src->registry.auth_file = src->registry.ca_file = NULL;
+    if ((reg->auth_file && !(src->reg_auth_file = strdup(reg->auth_file))) ||
+        (reg->ca_file && !(src->reg_ca_file = strdup(reg->ca_file))))
+        return ingest_oom(err);
+    src->registry.auth_file = src->reg_auth_file;
+    src->registry.ca_file = src->reg_ca_file;
+    return 0;
+}
+
 int ingest_source_new(ingest_source **out, const ingest_source_config *cfg, cincy_error *err)
 {
     ingest_source *src = NULL;
@@ -214,7 +233,7 @@ int ingest_source_new(ingest_source **out, const ingest_source_config *cfg, cinc
     if (!cfg->location || !*cfg->location)
         return cincy_error_set(err, CINCY_EINVALID, NULL, 0, "source: location is empty");
     if (cfg->kind != INGEST_SOURCE_DIRECTORY && cfg->kind != INGEST_SOURCE_GIT &&
-        cfg->kind != INGEST_SOURCE_TARBALL)
+        cfg->kind != INGEST_SOURCE_TARBALL && cfg->kind != INGEST_SOURCE_IMAGE)
         return cincy_error_set(err, CINCY_EINVALID, NULL, 0, "source: unknown kind %d",
                                (int)cfg->kind);
     if (cfg->kind != INGEST_SOURCE_DIRECTORY && (!cfg->cache_dir || !*cfg->cache_dir))
@@ -237,6 +256,8 @@ int ingest_source_new(ingest_source **out, const ingest_source_config *cfg, cinc
         error = ingest_oom(err);
         goto cleanup;
     }
+    if (cfg->kind == INGEST_SOURCE_IMAGE && (error = copy_registry(src, cfg->registry, err)) < 0)
+        goto cleanup;
     *out = src;
     src = NULL;
 cleanup:
@@ -253,6 +274,8 @@ void ingest_source_free(ingest_source *src)
     free(src->cache_dir);
     free(src->etag);
     free(src->last_modified);
+    free(src->reg_auth_file);
+    free(src->reg_ca_file);
     free(src);
 }
 
@@ -265,6 +288,8 @@ int ingest_source_fetch(ingest_source *src, const char *known, char **out_revisi
         return ingest_source_git_fetch(src, known, out_revision, out_dir, changed, err);
     case INGEST_SOURCE_TARBALL:
         return ingest_source_tarball_fetch(src, known, out_revision, out_dir, changed, err);
+    case INGEST_SOURCE_IMAGE:
+        return ingest_source_image_fetch(src, known, out_revision, out_dir, changed, err);
     default:
         return dir_fetch(src, known, out_revision, out_dir, changed, err);
     }
