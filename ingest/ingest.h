@@ -65,11 +65,15 @@ void ingest_releases_free(ingest_releases *rs); /* NULL-safe */
  * release-manifests/release-metadata is found. Every blob and manifest is
  * checked against its SHA-256 digest before what it holds is used.
  *
- * Failures: an unreachable registry, a failed tag listing, or a request that
- * still fails after retries (5xx, timeout, reset) fails the whole scrape, so
- * the caller keeps its last good graph. Bad content in one image (digest
- * mismatch, broken gzip/tar, missing or invalid release-metadata) skips that
- * tag with one log line; signature tags (sha256-<hex>.sig) are skipped.
+ * Failures: an unreachable registry, a failed tag listing, a 401 the
+ * credentials do not cure, or a request that still fails after retries (5xx,
+ * 429, timeout, reset, cut-short body) fails the whole scrape, so the caller
+ * keeps its last good graph. Bad content in one image (digest mismatch,
+ * broken gzip/tar, invalid release-metadata, oversized manifest) rejects
+ * that tag with one warn line naming tag and digest; an image without
+ * release-metadata, a multi shard and a signature tag (sha256-<hex>.sig) are
+ * skipped with one info/debug line. An auth_file that cannot be read or
+ * parsed is CINCY_EINVALID (not a silent fall-back to anonymous).
  * Thread: one scrape per config at a time; scrapes of different configs may
  * run concurrently.
  */
@@ -90,8 +94,8 @@ typedef struct ingest_scrape_stats {
     size_t releases;          /* release records produced */
     size_t skipped;           /* tags skipped: signatures, no metadata, multi shards */
     size_t rejected;          /* tags with bad content (digest mismatch, bad archive/metadata) */
-    size_t manifests_fetched; /* manifest GETs */
-    size_t blobs_fetched;     /* config and layer GETs (0 on a warm rescrape) */
+    size_t manifests_fetched; /* manifest GETs (retries not counted) */
+    size_t blobs_fetched;     /* config and layer blobs read (0 on a warm rescrape) */
     size_t cache_hits;        /* manifests whose release came from cache_dir */
     unsigned long long bytes_fetched;
 } ingest_scrape_stats;
@@ -320,13 +324,21 @@ typedef struct ingest_upstream_config {
     unsigned timeout_seconds; /* per request; 0: 60 */
 } ingest_upstream_config;
 
-/* A conditional update pair as served, with its risks. */
+/* One conditionalEdges group's risks, in served order. */
+typedef struct ingest_upstream_risks {
+    graph_risk *items;
+    size_t n;
+} ingest_upstream_risks;
+
+/* A conditional update pair as served. Its strings and risks are borrowed
+ * from the graph that holds it (tens of thousands of pairs share a few
+ * hundred risk lists). */
 typedef struct ingest_upstream_cond {
-    char *arch;          /* the arch queried */
-    char *from, *to;     /* node versions as served (no "+arch") */
-    size_t from_release; /* index in ingest_upstream_graph.releases of from (same arch) */
-    size_t to_release;   /* ... and of to */
-    graph_risk *risks;   /* served order, at least one */
+    const char *arch;       /* the arch queried (the releases' arch) */
+    const char *from, *to;  /* node versions as served (no "+arch") */
+    size_t from_release;    /* index in ingest_upstream_graph.releases of from (same arch) */
+    size_t to_release;      /* ... and of to */
+    const graph_risk *risks; /* served order, at least one: an entry of risk_lists */
     size_t nrisks;
 } ingest_upstream_cond;
 
@@ -335,15 +347,17 @@ typedef struct ingest_upstream_cond {
  * manifestref = metadata io.openshift.upgrades.graph.release.manifestref or
  * else the payload's "sha256:<hex>" digest (NULL if neither), metadata keys
  * and values exactly as served (channels key included), previous = sources
- * of its served edges (a set, sorted), next empty, source = the first request
- * URL that served it. Records are sorted by arch, then version precedence. */
+ * of its served edges (a set), next empty, source = the first request URL
+ * that served it. Records are sorted by arch, then version string. */
 typedef struct ingest_upstream_graph {
     ingest_releases releases;
-    char **seen_in;              /* per release: the fetched channels that served it,
-                                  * comma-joined in config order ("stable-4.1,stable-4.2") */
-    ingest_upstream_cond *conds; /* one per (arch, from, to), sorted so */
+    char **seen_in;               /* per release: the fetched channels that served it,
+                                   * comma-joined in config order ("stable-4.1,stable-4.2") */
+    ingest_upstream_cond *conds;  /* one per (arch, from, to), sorted by release index */
     size_t nconds;
-    size_t pairs; /* channel/arch pairs merged */
+    ingest_upstream_risks *risk_lists; /* what conds[].risks point into */
+    size_t nrisk_lists;
+    size_t pairs;                 /* channel/arch pairs merged */
 } ingest_upstream_graph;
 
 typedef struct ingest_upstream_stats {

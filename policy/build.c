@@ -6,9 +6,10 @@
  *   -> channels (§2.3, §2.4) -> edge labels (§2.8) -> served-metadata checks
  *   (§4.2) -> freeze.
  * This file does the release part and drives the rest; graph_data.c and
- * labels.c hold the other passes. Any failure discards the whole result, as
- * the reference does: serving a half-applied graph-data would be worse than
- * keeping the previous graph.
+ * labels.c hold the other passes, and upstream.c the extra pass that puts an
+ * upstream service's conditional pairs on before the labels pass. Any
+ * failure discards the whole result, as the reference does: serving a
+ * half-applied graph-data would be worse than keeping the previous graph.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -373,43 +374,45 @@ static int run_pass(policy_ctx *ctx, const char *name, int (*pass)(policy_ctx *,
     return error;
 }
 
-int policy_build(graph_snapshot **out, const ingest_releases *releases,
-                 const ingest_graph_data *gd, policy_stats *stats, cincy_error *err)
+int policy_build_run(graph_snapshot **out, policy_ctx *ctx, policy_stats *stats, cincy_error *err)
 {
-    policy_ctx ctx;
+    const ingest_graph_data *gd = ctx->gd;
     graph_snapshot *snap = NULL;
     struct timespec t0, t1;
     int error;
 
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.releases = releases;
-    ctx.gd = gd;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((error = graph_builder_new(&ctx.b)) < 0) {
+    if ((error = graph_builder_new(&ctx->b)) < 0) {
         cincy_error_set(err, error, NULL, 0, "out of memory");
         goto cleanup;
     }
-    if ((error = run_pass(&ctx, "releases", apply_releases, err)) < 0)
+    if ((error = run_pass(ctx, "releases", apply_releases, err)) < 0)
         goto cleanup;
-    ctx.regexes.nnodes = graph_builder_node_count(ctx.b); /* fixed from here on */
-    if (gd && ((error = run_pass(&ctx, "raw-metadata", policy_apply_raw_metadata, err)) < 0 ||
-               (error = run_pass(&ctx, "pure-blocks", policy_apply_pure_blocks, err)) < 0 ||
-               (error = run_pass(&ctx, "risks", policy_apply_risks, err)) < 0 ||
-               (error = run_pass(&ctx, "channels", policy_apply_channels, err)) < 0))
+    ctx->regexes.nnodes = graph_builder_node_count(ctx->b); /* fixed from here on */
+    if (gd && ((error = run_pass(ctx, "raw-metadata", policy_apply_raw_metadata, err)) < 0 ||
+               (error = run_pass(ctx, "pure-blocks", policy_apply_pure_blocks, err)) < 0 ||
+               (error = run_pass(ctx, "risks", policy_apply_risks, err)) < 0 ||
+               (error = run_pass(ctx, "channels", policy_apply_channels, err)) < 0))
         goto cleanup;
-    if ((error = run_pass(&ctx, "labels", policy_apply_labels, err)) < 0 ||
-        (error = run_pass(&ctx, "served-metadata", check_served_metadata, err)) < 0)
+    /* Upstream risks go on before the labels pass attaches local ones, so
+     * they come first in each pair's list and a local repeat of a name is
+     * dropped there (policy/upstream.c). */
+    if (ctx->upstream &&
+        (error = run_pass(ctx, "upstream-risks", policy_apply_upstream_risks, err)) < 0)
+        goto cleanup;
+    if ((!ctx->relay && (error = run_pass(ctx, "labels", policy_apply_labels, err)) < 0) ||
+        (error = run_pass(ctx, "served-metadata", check_served_metadata, err)) < 0)
         goto cleanup;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    error = graph_builder_freeze(&snap, ctx.b, err);
+    error = graph_builder_freeze(&snap, ctx->b, err);
     cincy_log(CINCY_LOG_DEBUG, "policy", "pass done\tpass=freeze ms=%.1f", elapsed_ms(&t1));
-    ctx.b = NULL; /* freed by freeze, success or not */
+    ctx->b = NULL; /* freed by freeze, success or not */
     if (error < 0)
         goto cleanup;
 
     if (stats) {
         memset(stats, 0, sizeof(*stats));
-        stats->releases = releases ? releases->count : 0;
+        stats->releases = ctx->releases ? ctx->releases->count : 0;
         stats->nodes = graph_snapshot_node_count(snap);
         stats->edges = graph_snapshot_edge_count(snap);
         stats->cond_edges = graph_snapshot_cond_edge_count(snap);
@@ -420,10 +423,21 @@ int policy_build(graph_snapshot **out, const ingest_releases *releases,
               "built graph\tnodes=%zu edges=%zu cond_edges=%zu cond_groups=%zu risk_refs=%zu "
               "skipped_edges=%zu ms=%.1f",
               graph_snapshot_node_count(snap), graph_snapshot_edge_count(snap),
-              graph_snapshot_cond_edge_count(snap), graph_snapshot_cond_count(snap), ctx.risk_refs,
-              ctx.skipped_edges, elapsed_ms(&t0));
+              graph_snapshot_cond_edge_count(snap), graph_snapshot_cond_count(snap), ctx->risk_refs,
+              ctx->skipped_edges, elapsed_ms(&t0));
     *out = snap;
 cleanup:
-    ctx_free(&ctx);
+    ctx_free(ctx);
     return error;
+}
+
+int policy_build(graph_snapshot **out, const ingest_releases *releases,
+                 const ingest_graph_data *gd, policy_stats *stats, cincy_error *err)
+{
+    policy_ctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.releases = releases;
+    ctx.gd = gd;
+    return policy_build_run(out, &ctx, stats, err);
 }

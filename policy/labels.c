@@ -179,26 +179,36 @@ static int pass_remove_regex(policy_ctx *ctx, cincy_error *err)
 
 /* 1 when the pair already lists a risk named like risks[ri] (first file
  * wins), recording it otherwise. Only risks sharing a name and `to` with
- * another file are tracked (policy_apply_risks marks them). */
+ * another file are tracked (policy_apply_risks marks them), and every risk
+ * when upstream risks were put on pairs first: a local copy of upstream's
+ * graph-data repeats each of them, and the upstream one is kept quietly. */
 static int risk_already_listed(int *out, policy_ctx *ctx, size_t ri, size_t from, size_t to)
 {
     const ingest_block *blk = ctx->risks[ri];
     char *key;
-    size_t unused;
+    size_t first;
 
     *out = 0;
-    if (!ctx->risk_shared || !ctx->risk_shared[ri] || !blk->risk.name)
+    if (!blk->risk.name ||
+        (!ctx->upstream_names && (!ctx->risk_shared || !ctx->risk_shared[ri])))
         return CINCY_OK;
     if (!(key = malloc(strlen(blk->risk.name) + 48)))
         return CINCY_ERROR;
     sprintf(key, "%zu>%zu>%s", from, to, blk->risk.name);
-    if (policy_strmap_get(&ctx->risk_pairs, key, &unused)) {
+    if (policy_strmap_get(&ctx->risk_pairs, key, &first)) {
         *out = 1;
-        cincy_log(CINCY_LOG_WARN, "policy",
-                  "risk %.100s already listed for this update by an earlier file; "
-                  "ignoring the repeat\tfile=%s from=%s to=%s",
-                  blk->risk.name, blk->file, graph_builder_node_version(ctx->b, from),
-                  graph_builder_node_version(ctx->b, to));
+        if (first == POLICY_RISK_FROM_UPSTREAM)
+            cincy_log(CINCY_LOG_DEBUG, "policy",
+                      "risk %.100s already listed for this update by upstream; ignoring the "
+                      "local one\tfile=%s from=%s to=%s",
+                      blk->risk.name, blk->file, graph_builder_node_version(ctx->b, from),
+                      graph_builder_node_version(ctx->b, to));
+        else
+            cincy_log(CINCY_LOG_WARN, "policy",
+                      "risk %.100s already listed for this update by an earlier file; "
+                      "ignoring the repeat\tfile=%s from=%s to=%s",
+                      blk->risk.name, blk->file, graph_builder_node_version(ctx->b, from),
+                      graph_builder_node_version(ctx->b, to));
     } else if (policy_strmap_put(&ctx->risk_pairs, key, ri) < 0) {
         free(key);
         return CINCY_ERROR;

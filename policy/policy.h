@@ -34,6 +34,31 @@ typedef struct policy_stats {
 int policy_build(graph_snapshot **out, const ingest_releases *releases,
                  const ingest_graph_data *gd, policy_stats *stats, cincy_error *err);
 
+/* The full graph from an upstream Cincinnati service's answers
+ * (ingest_upstream_fetch; docs/upstream.md), ready for policy_filter.
+ *   gd == NULL (relay): nodes, edges, conditional edges and risks exactly as
+ *     served, channel membership from the served channels metadata. For every
+ *     fetched channel/arch, policy_filter then gives the upstream's own answer
+ *     (node order per docs/graph-order.md, which a cincy upstream shares).
+ *     The channels metadata may name channels that were not fetched; a query
+ *     for one of those would see only the nodes that fetched channels served,
+ *     so a server should answer only the configured channels.
+ *   gd given: the served releases and edges are the input, as a registry
+ *     scrape's would be, and the usual pipeline runs over them (policy_build):
+ *     local channels alone define membership (the served channels key and the
+ *     served graph labels, io.openshift.upgrades.graph.previous.* and next.*,
+ *     are dropped: the edges already reflect them), local blocks and risks
+ *     apply. Upstream conditional pairs stay conditional: their risks come
+ *     first, local risks on the same pair follow, and a local risk whose name
+ *     the pair already carries from upstream is dropped. A local pure block
+ *     does not remove an upstream conditional pair, as a pure block does not
+ *     remove a risky pair locally (quirk Q8).
+ * Returns a new snapshot reference in *out; stats may be NULL. Fails as
+ * policy_build does (a cycle, a bad edge label). Thread: any; up and gd are
+ * only read. */
+int policy_build_upstream(graph_snapshot **out, const ingest_upstream_graph *up,
+                          const ingest_graph_data *gd, policy_stats *stats, cincy_error *err);
+
 /* Request parameter checks, as the reference: channel ^[0-9a-z\-\.]+$,
  * arch ^[0-9a-z]+$. Return 1 when valid. */
 int policy_channel_valid(const char *channel);

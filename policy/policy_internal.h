@@ -15,6 +15,7 @@
 #define CINCY_POLICY_INTERNAL_H
 
 #include <regex.h>
+#include <stdint.h>
 
 #include "policy/policy.h"
 
@@ -91,6 +92,9 @@ typedef struct policy_ctx {
     unsigned char *risk_shared; /* per risks[i]: 1 when another risk has its name and `to` */
     policy_strmap risk_pairs;   /* "from>to>name" given a shared risk; a pair lists a name once */
     policy_regex_cache regexes;
+    const ingest_upstream_graph *upstream; /* policy_build_upstream: its conditional pairs */
+    int relay;             /* upstream without graph-data: edges as served, no label pass */
+    int upstream_names;    /* risk_pairs holds "from>to>name" of upstream risks too */
     size_t skipped_edges;  /* previous/next entries naming no node */
     size_t risk_refs;      /* risks attached to pairs (each a deep copy) */
 } policy_ctx;
@@ -103,12 +107,21 @@ int policy_index_node(policy_ctx *ctx, size_t node, const graph_version *v);
  * none. Returns 0 or CINCY_ERROR (out of memory). */
 int policy_bucket_of(const policy_bucket **out, const policy_ctx *ctx, const graph_version *v);
 
+/* risk_pairs value marking a name an upstream risk put on the pair. */
+#define POLICY_RISK_FROM_UPSTREAM SIZE_MAX
+
+/* Runs the pipeline over ctx (zeroed, then releases, gd and the upstream
+ * fields set by the caller) and frees what ctx holds, success or not. */
+int policy_build_run(graph_snapshot **out, policy_ctx *ctx, policy_stats *stats, cincy_error *err);
+
 /* Passes, in pipeline order (spec §2.12). Each returns 0 or a CINCY_* error. */
 int policy_apply_raw_metadata(policy_ctx *ctx, cincy_error *err);
 int policy_apply_pure_blocks(policy_ctx *ctx, cincy_error *err);
 int policy_apply_risks(policy_ctx *ctx, cincy_error *err);
 int policy_apply_channels(policy_ctx *ctx, cincy_error *err);
 int policy_apply_labels(policy_ctx *ctx, cincy_error *err);
+/* Attaches ctx->upstream's conditional pairs' risks (policy/upstream.c). */
+int policy_apply_upstream_risks(policy_ctx *ctx, cincy_error *err);
 
 /* Sorts a comma-joined channel list as the reference does (§2.4): by the text
  * after the first '-' as a plain string, then by the whole name. A name
