@@ -198,13 +198,15 @@ static int apply_overrides(server_config *cfg, const cli_opts *o)
         cfg->graph_data_location = cfg->graph_data_reference = NULL;
     }
     gd_missing = cfg->graph_data_kind == SERVER_GRAPH_DATA_DIRECTORY && !cfg->graph_data_dir;
-    if (gd_missing || !cfg->releases_dir) {
-        fprintf(stderr,
-                "cincy: no %s directory configured: set %s in the config file (see "
-                "config/cincy.yaml) or pass %s DIR\n",
-                gd_missing ? "graph-data" : "releases",
-                gd_missing ? "sources.graph_data.directory" : "sources.releases.directory",
-                gd_missing ? "--graph-data" : "--releases");
+    if (gd_missing && !cfg->upstream_url) {
+        fprintf(stderr, "cincy: no graph-data configured: set sources.graph_data in the config "
+                        "file (see config/cincy.yaml) or pass --graph-data DIR\n");
+        return EXIT_FAILURE;
+    }
+    if (!cfg->releases_dir && !cfg->release_registries.n && !cfg->upstream_url) {
+        fprintf(stderr, "cincy: no releases configured: set sources.releases.registry or "
+                        "sources.releases.directory in the config file (see config/cincy.yaml) "
+                        "or pass --releases DIR\n");
         return EXIT_FAILURE;
     }
     return 0;

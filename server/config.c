@@ -25,22 +25,28 @@
 #define CONFIG_SHOW_MAX 64         /* how much of a bad value an error message repeats */
 
 typedef enum {
-    FIELD_SECTION,  /* a nested mapping, described by .sub */
-    FIELD_LOGLEVEL, /* cincy_log_level */
-    FIELD_ADDRESS,  /* char *, numeric IPv4 or IPv6 */
-    FIELD_PORT,     /* int 0..65535 */
-    FIELD_THREADS,  /* unsigned 1..SERVER_THREADS_MAX */
-    FIELD_PREFIX,   /* char *, normalised URL path prefix */
-    FIELD_DIR,      /* char *, absolute path or NULL */
-    FIELD_POLL,     /* unsigned seconds 1..86400 */
-    FIELD_BOOL,     /* int 0/1 from true/false (YAML 1.2 core schema spellings) */
-    FIELD_STRING,   /* char *, any non-empty text */
-    FIELD_GD_DIR,   /* sources.graph_data.directory: a directory source */
-    FIELD_GIT,      /* sources.graph_data.git: a mapping (git_keys) */
-    FIELD_TARBALL,  /* sources.graph_data.tarball: a path or URL */
-    FIELD_LOCATION, /* git.url: a URL as written, a relative path resolved */
-    FIELD_BRANCH,   /* git.branch */
-    FIELD_COMMIT,   /* git.commit: 40 hex digits */
+    FIELD_SECTION,     /* a nested mapping, described by .sub */
+    FIELD_LOGLEVEL,    /* cincy_log_level */
+    FIELD_ADDRESS,     /* char *, numeric IPv4 or IPv6 */
+    FIELD_PORT,        /* int 0..65535 */
+    FIELD_THREADS,     /* unsigned 1..SERVER_THREADS_MAX */
+    FIELD_PREFIX,      /* char *, normalised URL path prefix */
+    FIELD_DIR,         /* char *, absolute path or NULL */
+    FIELD_POLL,        /* unsigned seconds 1..86400 */
+    FIELD_BOOL,        /* int 0/1 from true/false (YAML 1.2 core schema spellings) */
+    FIELD_STRLIST,     /* server_strv: a sequence of non-empty scalars, or one scalar */
+    FIELD_IMAGE,       /* sources.graph_data.image: host[:port]/repo:tag or @sha256:<hex> */
+    FIELD_FILE,        /* char *, a path resolved against the config's directory */
+    FIELD_URL,         /* char *, an http:// or https:// URL */
+    FIELD_CONCURRENCY, /* unsigned 1..64 */
+    FIELD_TIMEOUT,     /* unsigned seconds 1..3600 */
+    FIELD_STRING,      /* char *, any non-empty text */
+    FIELD_GD_DIR,      /* sources.graph_data.directory: a directory source */
+    FIELD_GIT,         /* sources.graph_data.git: a mapping (git_keys) */
+    FIELD_TARBALL,     /* sources.graph_data.tarball: a path or URL */
+    FIELD_LOCATION,    /* git.url: a URL as written, a relative path resolved */
+    FIELD_BRANCH,      /* git.branch */
+    FIELD_COMMIT,      /* git.commit: 40 hex digits */
 } field_kind;
 
 typedef struct key_spec {
@@ -65,6 +71,7 @@ static const key_spec status_keys[] = {
 };
 static const key_spec releases_keys[] = {
     {"directory", FIELD_DIR, offsetof(server_config, releases_dir), NULL},
+    {"registry", FIELD_STRLIST, offsetof(server_config, release_registries), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec git_keys[] = {
@@ -78,14 +85,30 @@ static const key_spec graph_data_keys[] = {
     {"directory", FIELD_GD_DIR, offsetof(server_config, graph_data_dir), NULL},
     {"git", FIELD_GIT, 0, git_keys},
     {"tarball", FIELD_TARBALL, offsetof(server_config, graph_data_location), NULL},
+    {"image", FIELD_IMAGE, offsetof(server_config, graph_data_location), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec upstream_keys[] = {
+    {"url", FIELD_URL, offsetof(server_config, upstream_url), NULL},
+    {"channels", FIELD_STRLIST, offsetof(server_config, upstream_channels), NULL},
+    {"arches", FIELD_STRLIST, offsetof(server_config, upstream_arches), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec sources_keys[] = {
     {"releases", FIELD_SECTION, 0, releases_keys},
     {"graph_data", FIELD_SECTION, 0, graph_data_keys},
     {"poll_seconds", FIELD_POLL, offsetof(server_config, poll_seconds), NULL},
+    {"upstream", FIELD_SECTION, 0, upstream_keys},
     {"allow_channel_removal", FIELD_BOOL, offsetof(server_config, allow_channel_removal), NULL},
     {"skip_invalid_files", FIELD_BOOL, offsetof(server_config, skip_invalid_files), NULL},
+    {NULL, 0, 0, NULL},
+};
+static const key_spec registry_keys[] = {
+    {"auth_file", FIELD_FILE, offsetof(server_config, registry_auth_file), NULL},
+    {"ca_file", FIELD_FILE, offsetof(server_config, registry_ca_file), NULL},
+    {"insecure", FIELD_BOOL, offsetof(server_config, registry_insecure), NULL},
+    {"concurrency", FIELD_CONCURRENCY, offsetof(server_config, registry_concurrency), NULL},
+    {"timeout_seconds", FIELD_TIMEOUT, offsetof(server_config, registry_timeout), NULL},
     {NULL, 0, 0, NULL},
 };
 static const key_spec web_keys[] = {
@@ -98,6 +121,7 @@ static const key_spec top_keys[] = {
     {"status", FIELD_SECTION, 0, status_keys},
     {"sources", FIELD_SECTION, 0, sources_keys},
     {"web", FIELD_SECTION, 0, web_keys},
+    {"registry", FIELD_SECTION, 0, registry_keys},
     {"state_dir", FIELD_DIR, offsetof(server_config, state_dir), NULL},
     {NULL, 0, 0, NULL},
 };
@@ -186,6 +210,34 @@ static int is_url(const char *s)
     const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
 
     return strstr(s, "://") || (colon && (!slash || colon < slash));
+}
+
+/* host[:port]/path[:tag] or host[:port]/path@sha256:<64 hex>, optionally
+ * after http:// or https://. The host part must hold a '.' or ':' or be
+ * "localhost", as docker tells a registry from a Docker Hub namespace. */
+static int is_image_ref(const char *s)
+{
+    const char *host = s, *slash, *at;
+    size_t n;
+
+    if (!strncmp(s, "http://", 7))
+        host = s + 7;
+    else if (!strncmp(s, "https://", 8))
+        host = s + 8;
+    if (!(slash = strchr(host, '/')) || slash == host || !slash[1])
+        return 0;
+    n = (size_t)(slash - host);
+    if (!memchr(host, '.', n) && !memchr(host, ':', n) &&
+        !(n == 9 && !strncmp(host, "localhost", 9)))
+        return 0;
+    if ((at = strchr(slash, '@')) != NULL) {
+        if (strncmp(at, "@sha256:", 8) != 0)
+            return 0;
+        n = strspn(at + 8, "0123456789abcdef");
+        return n == 64 && !at[8 + n];
+    }
+    return strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:/") ==
+           strlen(host);
 }
 
 static int is_commit_id(const char *s)
@@ -302,6 +354,39 @@ static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, c
                                    "field '%s': expected true or false, got '%.*s'", name,
                                    CONFIG_SHOW_MAX, s);
         return 0;
+    case FIELD_CONCURRENCY:
+        if (!parse_int(s, 1, 64, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected an integer from 1 to 64, got '%.*s'", name,
+                                   CONFIG_SHOW_MAX, s);
+        *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_TIMEOUT:
+        if (!parse_int(s, 1, 3600, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected whole seconds from 1 to 3600, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_IMAGE:
+        if (!is_image_ref(s))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected an image reference "
+                                   "host[:port]/repository:tag or host[:port]/repository@sha256:"
+                                   "<64 hex>, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        copy = strdup(s);
+        break;
+    case FIELD_FILE:
+        copy = resolve_path(p->base_dir, s);
+        break;
+    case FIELD_URL:
+        if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected an http:// or https:// URL, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        copy = strdup(s);
+        break;
     case FIELD_STRING:
         copy = strdup(s);
         break;
@@ -350,7 +435,7 @@ static int is_text_kind(field_kind kind)
 {
     return kind == FIELD_DIR || kind == FIELD_STRING || kind == FIELD_GD_DIR ||
            kind == FIELD_TARBALL || kind == FIELD_LOCATION || kind == FIELD_BRANCH ||
-           kind == FIELD_COMMIT;
+           kind == FIELD_COMMIT || kind == FIELD_IMAGE || kind == FIELD_FILE || kind == FIELD_URL;
 }
 
 /* A graph_data kind key: only one per mapping, and it replaces whatever
@@ -361,12 +446,13 @@ static int choose_graph_data(parse_ctx *p, const key_spec *k, const char *name)
 
     if (p->gd_kind)
         return cincy_error_set(p->err, CINCY_EINVALID, p->file, p->key_line,
-                               "field '%s': give only one of directory, git or tarball ('%s' is "
-                               "given too)",
+                               "field '%s': give only one of directory, git, tarball or image "
+                               "('%s' is given too)",
                                name, p->gd_kind);
     p->gd_kind = k->name;
     cfg->graph_data_kind = k->kind == FIELD_GIT       ? SERVER_GRAPH_DATA_GIT
                            : k->kind == FIELD_TARBALL ? SERVER_GRAPH_DATA_TARBALL
+                           : k->kind == FIELD_IMAGE   ? SERVER_GRAPH_DATA_IMAGE
                                                       : SERVER_GRAPH_DATA_DIRECTORY;
     set_string_field(cfg, offsetof(server_config, graph_data_dir), NULL);
     set_string_field(cfg, offsetof(server_config, graph_data_location), NULL);
@@ -391,16 +477,66 @@ static int set_git(parse_ctx *p, const key_spec *k, const char *name, const yaml
     return 0;
 }
 
+static void strv_clear(server_strv *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->items[i]);
+    free(v->items);
+    v->items = NULL;
+    v->n = 0;
+}
+
+/* A list of non-empty scalars ("key: [a, b]" or a block sequence), or one
+ * scalar for a list of one. It replaces the list the values parsed over had. */
+static int set_strlist(parse_ctx *p, const key_spec *k, const char *name, const yaml_node_t *v)
+{
+    server_strv *out = (server_strv *)((char *)p->cfg + k->offset), list = {NULL, 0};
+    const yaml_node_item_t *items = NULL;
+    size_t count = 1;
+
+    if (v->type == YAML_MAPPING_NODE)
+        return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                               "field '%s': expected a list of values, got a mapping", name);
+    if (v->type == YAML_SEQUENCE_NODE) {
+        items = v->data.sequence.items.start;
+        count = (size_t)(v->data.sequence.items.top - items);
+    } else if (is_null_scalar(v)) {
+        count = 0; /* "registry:" with nothing: no repositories */
+    }
+    if (count && !(list.items = calloc(count, sizeof(char *))))
+        return cincy_error_set(p->err, CINCY_ERROR, p->file, line_of(v), "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        const yaml_node_t *item = items ? yaml_document_get_node(p->doc, items[i]) : v;
+
+        if (item->type != YAML_SCALAR_NODE || !item->data.scalar.value[0] || is_null_scalar(item)) {
+            strv_clear(&list);
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(item),
+                                   "field '%s[%zu]': expected a non-empty value", name, i);
+        }
+        if (!(list.items[i] = strdup((const char *)item->data.scalar.value))) {
+            strv_clear(&list);
+            return cincy_error_set(p->err, CINCY_ERROR, p->file, line_of(item), "out of memory");
+        }
+        list.n++;
+    }
+    strv_clear(out);
+    *out = list;
+    return 0;
+}
+
 static int set_field(parse_ctx *p, const key_spec *k, const char *name, const yaml_node_t *v)
 {
     int error;
 
-    if (k->kind == FIELD_GD_DIR || k->kind == FIELD_GIT || k->kind == FIELD_TARBALL) {
+    if (k->kind == FIELD_GD_DIR || k->kind == FIELD_GIT || k->kind == FIELD_TARBALL ||
+        k->kind == FIELD_IMAGE) {
         if ((error = choose_graph_data(p, k, name)) < 0)
             return error;
         if (k->kind == FIELD_GIT)
             return set_git(p, k, name, v);
     }
+    if (k->kind == FIELD_STRLIST)
+        return set_strlist(p, k, name, v);
     if (k->kind == FIELD_SECTION) {
         if (is_null_scalar(v))
             return 0; /* "web:" with nothing under it: keep what is there */
@@ -492,6 +628,8 @@ int server_config_defaults(server_config *cfg)
     cfg->status_port = SERVER_DEFAULT_STATUS_PORT;
     cfg->threads = 4;
     cfg->poll_seconds = 300;
+    cfg->registry_concurrency = 8;
+    cfg->registry_timeout = 60;
     cfg->log_level = CINCY_LOG_INFO;
     cfg->graph_address = strdup("127.0.0.1");
     cfg->status_address = strdup("127.0.0.1");
@@ -518,7 +656,31 @@ void server_config_clear(server_config *cfg)
     free(cfg->graph_data_location);
     free(cfg->graph_data_reference);
     free(cfg->state_dir);
+    strv_clear(&cfg->release_registries);
+    strv_clear(&cfg->upstream_channels);
+    strv_clear(&cfg->upstream_arches);
+    free(cfg->upstream_url);
+    free(cfg->registry_auth_file);
+    free(cfg->registry_ca_file);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Deep copy into out, whose items pointer is a shallow copy of src's: on
+ * failure out holds what was copied (freed by server_config_clear). */
+static int strv_copy(server_strv *out, const server_strv *src)
+{
+    out->items = NULL;
+    out->n = 0;
+    if (!src->n)
+        return 0;
+    if (!(out->items = calloc(src->n, sizeof(char *))))
+        return CINCY_ERROR;
+    for (size_t i = 0; i < src->n; i++) {
+        if (!(out->items[i] = strdup(src->items[i])))
+            return CINCY_ERROR;
+        out->n++;
+    }
+    return 0;
 }
 
 int server_config_copy(server_config *out, const server_config *src)
@@ -535,7 +697,16 @@ int server_config_copy(server_config *out, const server_config *src)
     out->graph_data_location = dup_or_null(src->graph_data_location);
     out->graph_data_reference = dup_or_null(src->graph_data_reference);
     out->state_dir = dup_or_null(src->state_dir);
-    if ((src->graph_address && !out->graph_address) ||
+    out->registry_auth_file = dup_or_null(src->registry_auth_file);
+    out->registry_ca_file = dup_or_null(src->registry_ca_file);
+    out->upstream_url = dup_or_null(src->upstream_url);
+    if (strv_copy(&out->release_registries, &src->release_registries) < 0 ||
+        strv_copy(&out->upstream_channels, &src->upstream_channels) < 0 ||
+        strv_copy(&out->upstream_arches, &src->upstream_arches) < 0 ||
+        (src->upstream_url && !out->upstream_url) ||
+        (src->registry_auth_file && !out->registry_auth_file) ||
+        (src->registry_ca_file && !out->registry_ca_file) ||
+        (src->graph_address && !out->graph_address) ||
         (src->status_address && !out->status_address) || (src->path_prefix && !out->path_prefix) ||
         (src->releases_dir && !out->releases_dir) ||
         (src->graph_data_dir && !out->graph_data_dir) || (src->web_dir && !out->web_dir) ||

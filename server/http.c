@@ -307,8 +307,25 @@ static int no_nul(const char *v, size_t len)
 /* server_render_fn: filters and serialises the current snapshot. Returns 0
  * with a new body, CINCY_ENOTFOUND when no graph is published yet, or
  * CINCY_ERROR (logged). */
+/* A relay without graph-data of its own knows only the channels it fetched:
+ * its nodes' channel lists name others too, but a query for one of those
+ * would see only the part the fetched channels happened to include. */
+static int relays_unknown_channel(const server *s, const char *channel)
+{
+    const server_config *cfg = &s->cfg;
+
+    if (!cfg->upstream_url || cfg->graph_data_kind != SERVER_GRAPH_DATA_DIRECTORY ||
+        cfg->graph_data_dir)
+        return 0;
+    for (size_t i = 0; i < cfg->upstream_channels.n; i++)
+        if (!strcmp(cfg->upstream_channels.items[i], channel))
+            return 0;
+    return 1;
+}
+
 static int render_graph(server_body **out, const char *channel, const char *arch, void *ctx)
 {
+    const server *s = ctx;
     graph_snapshot *full = graph_snapshot_current();
     graph_snapshot *view = NULL;
     char *json = NULL, msg[800];
@@ -316,9 +333,10 @@ static int render_graph(server_body **out, const char *channel, const char *arch
     cincy_error err = {0};
     int error;
 
-    (void)ctx;
     if (!full)
         return CINCY_ENOTFOUND;
+    if (relays_unknown_channel(s, channel))
+        arch = ""; /* no node has an empty arch: the empty graph, in the usual shape */
     if ((error = policy_filter(&view, full, channel, arch, &err)) < 0) {
         cincy_log(CINCY_LOG_ERROR, "http", "filtering the graph failed: %s",
                   cincy_error_format(&err, msg, sizeof(msg)));
@@ -397,7 +415,7 @@ static enum MHD_Result reply_graph(server *s, struct MHD_Connection *conn, serve
      * at least as new as the key they are cached under, never older. */
     uint64_t gen = graph_snapshot_generation();
     server_body *body = NULL;
-    int error = gen ? server_cache_fetch(&body, &s->cache, gen, channel, arch, render_graph, NULL)
+    int error = gen ? server_cache_fetch(&body, &s->cache, gen, channel, arch, render_graph, s)
                     : CINCY_ENOTFOUND;
 
     if (error == CINCY_ENOTFOUND)
@@ -454,8 +472,8 @@ static enum MHD_Result handle_openapi(server *s, struct MHD_Connection *conn, se
  * The graph-data tarball (spec §1.8.2): built at load, served from memory with
  * its ETag. Never re-encoded, so Vary stays the CORS list alone. */
 
-static enum MHD_Result handle_graph_data(server *s, struct MHD_Connection *conn,
-                                         const char *method, const char *url)
+static enum MHD_Result handle_graph_data(server *s, struct MHD_Connection *conn, const char *method,
+                                         const char *url)
 {
     const server_route route = ROUTE_GRAPH_DATA;
     server_body *tar;

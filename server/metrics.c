@@ -21,18 +21,12 @@ static const struct {
     const char *listener;
     const char *path;
 } route_labels[ROUTE_COUNT] = {
-    [ROUTE_GRAPH_V1] = {"graph", "/v1/graph"},
-    [ROUTE_GRAPH_LEGACY] = {"graph", "/graph"},
-    [ROUTE_OPENAPI_V1] = {"graph", "/v1/openapi"},
-    [ROUTE_OPENAPI] = {"graph", "/openapi"},
-    [ROUTE_GRAPH_DATA] = {"graph", "/graph-data"},
-    [ROUTE_WEB] = {"graph", "web"},
-    [ROUTE_GRAPH_OTHER] = {"graph", "other"},
-    [ROUTE_LIVENESS] = {"status", "/liveness"},
-    [ROUTE_READINESS] = {"status", "/readiness"},
-    [ROUTE_METRICS] = {"status", "/metrics"},
-    [ROUTE_STATUS] = {"status", "/status"},
-    [ROUTE_REFRESH] = {"status", "/refresh"},
+    [ROUTE_GRAPH_V1] = {"graph", "/v1/graph"},     [ROUTE_GRAPH_LEGACY] = {"graph", "/graph"},
+    [ROUTE_OPENAPI_V1] = {"graph", "/v1/openapi"}, [ROUTE_OPENAPI] = {"graph", "/openapi"},
+    [ROUTE_GRAPH_DATA] = {"graph", "/graph-data"}, [ROUTE_WEB] = {"graph", "web"},
+    [ROUTE_GRAPH_OTHER] = {"graph", "other"},      [ROUTE_LIVENESS] = {"status", "/liveness"},
+    [ROUTE_READINESS] = {"status", "/readiness"},  [ROUTE_METRICS] = {"status", "/metrics"},
+    [ROUTE_STATUS] = {"status", "/status"},        [ROUTE_REFRESH] = {"status", "/refresh"},
     [ROUTE_STATUS_OTHER] = {"status", "other"},
 };
 

@@ -184,15 +184,16 @@ static double now_seconds(clockid_t clock)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void record_success(server *s, const graph_snapshot *snap, const ingest_releases *rels,
+static void record_success(server *s, const graph_snapshot *snap, size_t nreleases,
                            const ingest_graph_data *gd, double duration)
 {
     server_metrics *m = &s->metrics;
+    size_t nchannels = gd ? gd->nchannels : 0, nblocks = gd ? gd->nblocks : 0;
 
     pthread_mutex_lock(&m->lock);
     m->loads_total++;
-    m->releases = rels->count;
-    m->channels = gd->nchannels;
+    m->releases = nreleases;
+    m->channels = nchannels;
     m->nodes = graph_snapshot_node_count(snap);
     m->edges = graph_snapshot_edge_count(snap);
     m->cond_edges = graph_snapshot_cond_edge_count(snap);
@@ -203,8 +204,7 @@ static void record_success(server *s, const graph_snapshot *snap, const ingest_r
               "graph loaded\tnodes=%zu edges=%zu conditional_edges=%zu releases=%zu "
               "channels=%zu blocked_edges=%zu duration_seconds=%.3f",
               graph_snapshot_node_count(snap), graph_snapshot_edge_count(snap),
-              graph_snapshot_cond_edge_count(snap), rels->count, gd->nchannels, gd->nblocks,
-              duration);
+              graph_snapshot_cond_edge_count(snap), nreleases, nchannels, nblocks, duration);
 }
 
 /* Keep serving the previous snapshot: a cluster polling during a bad
@@ -290,12 +290,35 @@ static void remember_channels(server *s, const ingest_graph_data *gd)
     }
 }
 
-static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error *err)
+/* The release records of a build without an upstream: the releases
+ * directory (when configured) plus the scraped records, moved in. */
+static int gather_releases(ingest_releases **out, server *s, ingest_releases *scraped,
+                           cincy_error *err)
+{
+    ingest_releases *rels = NULL;
+    int error;
+
+    if (s->cfg.releases_dir) {
+        if ((error = ingest_releases_load_dir(&rels, s->cfg.releases_dir, err)) < 0)
+            return error;
+    } else if (!(rels = calloc(1, sizeof(*rels)))) {
+        return cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
+    }
+    if (scraped && (error = ingest_releases_merge(rels, scraped, err)) < 0) {
+        ingest_releases_free(rels);
+        return error;
+    }
+    *out = rels;
+    return 0;
+}
+
+static int reload(server *s, const server_inputs *in, int quiet, cincy_error *err)
 {
     ingest_releases *rels = NULL;
     ingest_graph_data *gd = NULL;
     graph_snapshot *snap = NULL;
     cincy_error local;
+    size_t nreleases;
     double start;
     int error;
 
@@ -305,23 +328,41 @@ static int reload(server *s, const char *graph_data_dir, int quiet, cincy_error 
     }
     pthread_mutex_lock(&s->reload_lock);
     start = now_seconds(CLOCK_MONOTONIC);
-    if (!s->cfg.releases_dir || !graph_data_dir) {
-        error = cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0, "no %s directory configured",
-                                s->cfg.releases_dir ? "graph-data" : "releases");
+    if (!in->upstream && !in->graph_data_dir) {
+        error = cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0,
+                                "no graph-data configured (sources.graph_data)");
         goto cleanup;
     }
-    if ((error = ingest_releases_load_dir(&rels, s->cfg.releases_dir, err)) < 0 ||
-        (error = ingest_graph_data_load(
-             &gd, graph_data_dir, s->cfg.skip_invalid_files ? 0 : INGEST_GD_STRICT, err)) < 0 ||
-        (!s->cfg.allow_channel_removal && (error = check_channels_kept(s, gd, err)) < 0) ||
-        (error = policy_build(&snap, rels, gd, NULL, err)) < 0)
+    if (!in->upstream && !s->cfg.releases_dir && !in->scraped) {
+        error = cincy_error_set(err, CINCY_EINVALID, s->cfg.file, 0,
+                                "no releases configured (sources.releases.directory or "
+                                "sources.releases.registry)");
         goto cleanup;
-    remember_channels(s, gd);
-    record_success(s, snap, rels, gd, now_seconds(CLOCK_MONOTONIC) - start);
+    }
+    if (in->graph_data_dir &&
+        ((error = ingest_graph_data_load(&gd, in->graph_data_dir,
+                                         s->cfg.skip_invalid_files ? 0 : INGEST_GD_STRICT, err)) <
+             0 ||
+         (!s->cfg.allow_channel_removal && (error = check_channels_kept(s, gd, err)) < 0)))
+        goto cleanup;
+    if (in->upstream) {
+        nreleases = in->upstream->releases.count;
+        if ((error = policy_build_upstream(&snap, in->upstream, gd, NULL, err)) < 0)
+            goto cleanup;
+    } else {
+        if ((error = gather_releases(&rels, s, in->scraped, err)) < 0 ||
+            (error = policy_build(&snap, rels, gd, NULL, err)) < 0)
+            goto cleanup;
+        nreleases = rels->count;
+    }
+    if (gd)
+        remember_channels(s, gd);
+    record_success(s, snap, nreleases, gd, now_seconds(CLOCK_MONOTONIC) - start);
     graph_snapshot_publish(snap); /* takes over our reference */
     snap = NULL;
     server_cache_clear(&s->cache); /* old bodies go now, not at the next request */
-    publish_graph_data_tar(s, graph_data_dir);
+    if (in->graph_data_dir)
+        publish_graph_data_tar(s, in->graph_data_dir);
 cleanup:
     if (error < 0)
         record_failure(s, err, quiet);
@@ -338,10 +379,12 @@ cleanup:
 
 int server_reload(server *s, cincy_error *err)
 {
-    return reload(s, s->cfg.graph_data_dir, 0, err);
+    server_inputs in = {s->cfg.graph_data_dir, NULL, NULL};
+
+    return reload(s, &in, 0, err);
 }
 
-int server_reload_quiet(server *s, const char *graph_data_dir, cincy_error *err)
+int server_reload_inputs(server *s, const server_inputs *in, cincy_error *err)
 {
-    return reload(s, graph_data_dir, 1, err);
+    return reload(s, in, 1, err);
 }

@@ -21,7 +21,14 @@ typedef enum {
     SERVER_GRAPH_DATA_DIRECTORY = 0,
     SERVER_GRAPH_DATA_GIT,
     SERVER_GRAPH_DATA_TARBALL,
+    SERVER_GRAPH_DATA_IMAGE,
 } server_graph_data_kind;
+
+/* A list of strings from the config (a YAML sequence, or one scalar). */
+typedef struct server_strv {
+    char **items;
+    size_t n;
+} server_strv;
 
 typedef struct server_config {
     char *graph_address;  /* listen address, default "127.0.0.1" */
@@ -43,9 +50,19 @@ typedef struct server_config {
                                 * revision is refused and the last good graph keeps serving) */
     char *refresh_token;       /* status.refresh_token: bearer token for POST /refresh, or NULL */
     server_graph_data_kind graph_data_kind; /* which sources.graph_data key was given */
-    char *graph_data_location;  /* git url or tarball path/URL (graph_data_dir for a directory) */
-    char *graph_data_reference; /* git branch or commit id, or NULL (remote HEAD) */
+    char *graph_data_location;              /* git url, tarball path/URL or image reference
+                                             * (graph_data_dir for a directory) */
+    char *graph_data_reference;             /* git branch or commit id, or NULL (remote HEAD) */
     char *state_dir; /* state_dir (absolute), or NULL for the default (server_state_dir) */
+    server_strv release_registries; /* sources.releases.registry: repositories to scrape */
+    char *registry_auth_file;       /* registry.auth_file: docker config.json / pull secret */
+    char *registry_ca_file;         /* registry.ca_file: extra PEM CA bundle */
+    int registry_insecure;          /* registry.insecure: no TLS verification */
+    unsigned registry_concurrency;  /* registry.concurrency, default 8 */
+    unsigned registry_timeout;      /* registry.timeout_seconds, default 60 */
+    char *upstream_url;             /* sources.upstream.url: another Cincinnati service */
+    server_strv upstream_channels;  /* sources.upstream.channels */
+    server_strv upstream_arches;    /* sources.upstream.arches (none: amd64) */
 } server_config;
 
 /* Fills cfg with the defaults above; directories NULL. Returns 0 or CINCY_ERROR. */

@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "ingest/ingest.h"
 #include "server/server.h"
 
 #define SERVER_THREADS_MAX 256 /* per listener; more only burns memory on 2-8 cores */
@@ -171,6 +172,19 @@ int server_metrics_render(char **out, size_t *out_len, server_metrics *m, server
  * The refresh thread (server/refresh.c). Everything below lock is read by the
  * status and metrics handlers and written by the thread.
  */
+/* The status of one release repository (sources.releases.registry) or of the
+ * upstream (sources.upstream). */
+typedef struct server_source_state {
+    char *revision;      /* SHA-256 over the payloads of its last good scrape */
+    double last_success; /* unix seconds, 0 when never */
+    double last_failure;
+    double last_duration; /* seconds of the last good scrape */
+    char *last_error;     /* NULL after a good scrape */
+    uint64_t errors;
+    ingest_scrape_stats stats;      /* of the last good scrape */
+    ingest_upstream_stats up_stats; /* of the last good upstream fetch */
+} server_source_state;
+
 typedef struct server_refresh {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* signalled by trigger and stop */
@@ -186,12 +200,21 @@ typedef struct server_refresh {
     char *last_error;       /* "file:line: message" of the last failure, or NULL */
     char *last_error_revision;
     uint64_t changed, unchanged, errors; /* refreshes by result */
+    server_source_state *registries;     /* one per cfg.release_registries item */
+    server_source_state upstream;        /* when cfg.upstream_url is set */
 } server_refresh;
 
 void server_refresh_init(server_refresh *r);
-/* server_reload over graph_data_dir that leaves logging the failure to the
- * caller (the refresh thread logs once per revision). */
-int server_reload_quiet(server *s, const char *graph_data_dir, cincy_error *err);
+/* What one build reads besides the config's releases directory. */
+typedef struct server_inputs {
+    const char *graph_data_dir;            /* NULL: none (an upstream relay alone) */
+    ingest_releases *scraped;              /* registry records, moved into the build, or NULL */
+    const ingest_upstream_graph *upstream; /* the relayed graph, or NULL */
+} server_inputs;
+
+/* server_reload over in, leaving logging the failure to the caller (the
+ * refresh thread logs once per revision). */
+int server_reload_inputs(server *s, const server_inputs *in, cincy_error *err);
 void server_refresh_stop(server *s); /* joins the thread if running, frees state */
 /* Renders the /status JSON document into a new malloc'd string. */
 int server_status_render(char **out, size_t *out_len, server *s);

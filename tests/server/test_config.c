@@ -167,9 +167,9 @@ Test(server_config, unknown_keys)
                  "(expected one of address, port, path_prefix, threads)");
     assert_error("log_level: info\ngrpah:\n  port: 1\n", 2,
                  "t.yaml:2: unknown key 'grpah' "
-                 "(expected one of log_level, graph, status, sources, web, state_dir)");
+                 "(expected one of log_level, graph, status, sources, web, registry, state_dir)");
     assert_error("sources:\n  releases:\n    dir: x\n", 3,
-                 "t.yaml:3: unknown key 'dir' in 'sources.releases' (expected one of directory)");
+                 "t.yaml:3: unknown key 'dir' in 'sources.releases' (expected one of directory, registry)");
     assert_error("status:\n  path_prefix: /x\n", 2,
                  "t.yaml:2: unknown key 'path_prefix' in 'status' (expected one of address, port, refresh_token)");
 }
@@ -330,11 +330,11 @@ Test(server_config, graph_data_kind_replaces_an_earlier_one)
 Test(server_config, graph_data_errors)
 {
     assert_error("sources:\n  graph_data:\n    directory: gd\n    git: {url: /r.git}\n", 4,
-                 "t.yaml:4: field 'sources.graph_data.git': give only one of directory, git or "
-                 "tarball ('directory' is given too)");
+                 "t.yaml:4: field 'sources.graph_data.git': give only one of directory, git, "
+                 "tarball or image ('directory' is given too)");
     assert_error("sources:\n  graph_data:\n    tarball: a.tgz\n    directory: gd\n", 4,
                  "t.yaml:4: field 'sources.graph_data.directory': give only one of directory, "
-                 "git or tarball ('tarball' is given too)");
+                 "git, tarball or image ('tarball' is given too)");
     assert_error("sources:\n  graph_data:\n    git:\n      url: /r.git\n      tag: v1\n", 5,
                  "t.yaml:5: unknown key 'tag' in 'sources.graph_data.git' "
                  "(expected one of url, branch, commit)");
