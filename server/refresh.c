@@ -152,6 +152,28 @@ static char *releases_revision(const ingest_releases *rels)
     return hex;
 }
 
+/* Records one source's round on its status entry (caller holds r->lock):
+ * on failure the error, on success the time and duration. Returns 1 when
+ * the failure is new (worth a log line), else 0. */
+static int note_source(server_source_state *st, int error, const cincy_error *err, double t0)
+{
+    char msg[800];
+    int fresh = 0;
+
+    if (error < 0) {
+        cincy_error_format(err, msg, sizeof(msg));
+        fresh = !st->last_error || strcmp(st->last_error, msg) != 0;
+        replace(&st->last_error, strdup(msg));
+        st->last_failure = wall_seconds();
+        st->errors++;
+    } else {
+        replace(&st->last_error, NULL);
+        st->last_success = wall_seconds();
+        st->last_duration = st->last_success - t0;
+    }
+    return fresh;
+}
+
 /* Scrapes every configured repository into *out (merged). A failed scrape
  * fails the round (the last good graph keeps serving) and is recorded on that
  * repository's status entry, logged once per distinct message. */
@@ -172,7 +194,7 @@ static int scrape_registries(ingest_releases **out, server *s)
         cincy_error err;
         char *cache, *rev = NULL, msg[800];
         double t0 = wall_seconds();
-        int repeat;
+        int fresh;
 
         memset(&stats, 0, sizeof(stats));
         cincy_error_clear(&err);
@@ -187,27 +209,18 @@ static int scrape_registries(ingest_releases **out, server *s)
         free(cache);
         ingest_releases_free(one);
         pthread_mutex_lock(&r->lock);
-        if (error < 0) {
-            cincy_error_format(&err, msg, sizeof(msg));
-            repeat = st->last_error && !strcmp(st->last_error, msg);
-            replace(&st->last_error, strdup(msg));
-            st->last_failure = wall_seconds();
-            st->errors++;
-        } else {
-            repeat = 1;
+        fresh = note_source(st, error, &err, t0);
+        if (error == 0) {
             replace(&st->revision, rev);
             rev = NULL;
-            replace(&st->last_error, NULL);
-            st->last_success = wall_seconds();
-            st->last_duration = st->last_success - t0;
             st->stats = stats;
         }
         pthread_mutex_unlock(&r->lock);
         free(rev);
         if (error < 0) {
-            if (!repeat)
+            if (fresh)
                 cincy_log(CINCY_LOG_ERROR, "refresh", "registry scrape failed, %s: %s", outcome(),
-                          msg);
+                          cincy_error_format(&err, msg, sizeof(msg)));
             ingest_releases_free(all);
             return error;
         }
@@ -263,29 +276,20 @@ static int fetch_upstream(ingest_upstream_graph **out, int *changed, server *s, 
     cincy_error err;
     char msg[800];
     double t0 = wall_seconds();
-    int error, repeat;
+    int error, fresh;
 
     memset(&stats, 0, sizeof(stats));
     cincy_error_clear(&err);
     *out = NULL;
     error = ingest_upstream_fetch(out, changed, up, &stats, &err);
     pthread_mutex_lock(&r->lock);
-    if (error < 0) {
-        cincy_error_format(&err, msg, sizeof(msg));
-        repeat = st->last_error && !strcmp(st->last_error, msg);
-        replace(&st->last_error, strdup(msg));
-        st->last_failure = wall_seconds();
-        st->errors++;
-    } else {
-        repeat = 1;
-        replace(&st->last_error, NULL);
-        st->last_success = wall_seconds();
-        st->last_duration = st->last_success - t0;
+    fresh = note_source(st, error, &err, t0);
+    if (error == 0)
         st->up_stats = stats;
-    }
     pthread_mutex_unlock(&r->lock);
-    if (error < 0 && !repeat)
-        cincy_log(CINCY_LOG_ERROR, "refresh", "upstream fetch failed, %s: %s", outcome(), msg);
+    if (error < 0 && fresh)
+        cincy_log(CINCY_LOG_ERROR, "refresh", "upstream fetch failed, %s: %s", outcome(),
+                  cincy_error_format(&err, msg, sizeof(msg)));
     return error;
 }
 

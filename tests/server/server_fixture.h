@@ -164,6 +164,20 @@ static inline void assert_body(stest_resp *r, long status, const char *body)
     stest_resp_free(r);
 }
 
+/* server_config_parse of text (as "t.yaml" in /base) fails with exactly msg. */
+static inline void assert_config_error(const char *text, const char *msg)
+{
+    server_config cfg;
+    cincy_error err;
+    char buf[512];
+
+    cr_assert_eq(server_config_defaults(&cfg), 0);
+    cr_assert_eq(server_config_parse(&cfg, text, strlen(text), "t.yaml", "/base", &err),
+                 CINCY_EINVALID, "accepted: %s", text);
+    cr_assert_str_eq(cincy_error_format(&err, buf, sizeof(buf)), msg);
+    server_config_clear(&cfg);
+}
+
 static inline void assert_has_line(const char *text, const char *line)
 {
     size_t n = strlen(line);

@@ -262,19 +262,6 @@ Test(server_refresh, source_missing_at_startup, .fini = stop)
     json_decref(st);
 }
 
-static void assert_config_error(const char *text, const char *msg)
-{
-    server_config cfg;
-    cincy_error err;
-    char buf[512];
-
-    cr_assert_eq(server_config_defaults(&cfg), 0);
-    cr_assert_eq(server_config_parse(&cfg, text, strlen(text), "t.yaml", "/base", &err),
-                 CINCY_EINVALID, "accepted: %s", text);
-    cr_assert_str_eq(cincy_error_format(&err, buf, sizeof(buf)), msg);
-    server_config_clear(&cfg);
-}
-
 Test(server_refresh, config_keys)
 {
     static const char text[] = "sources:\n  poll_seconds: 7\n  allow_channel_removal: true\n"

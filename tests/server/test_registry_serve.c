@@ -261,19 +261,6 @@ Test(server_registry, graph_data_from_an_image, .fini = reg_stop, .timeout = 120
     wait_versions_amd64("4.1.1 4.2.0");
 }
 
-static void assert_config_error(const char *text, const char *msg)
-{
-    server_config cfg;
-    cincy_error err;
-    char buf[512];
-
-    cr_assert_eq(server_config_defaults(&cfg), 0);
-    cr_assert_eq(server_config_parse(&cfg, text, strlen(text), "t.yaml", "/base", &err),
-                 CINCY_EINVALID, "accepted: %s", text);
-    cr_assert_str_eq(cincy_error_format(&err, buf, sizeof(buf)), msg);
-    server_config_clear(&cfg);
-}
-
 Test(server_registry, config_keys)
 {
     static const char text[] = "registry:\n"
