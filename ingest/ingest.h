@@ -87,6 +87,10 @@ typedef struct ingest_registry_config {
     unsigned concurrency;     /* requests in flight; 0: 8 */
     unsigned timeout_seconds; /* per request; 0: 60 */
     unsigned retries;         /* extra attempts per request, with backoff; 0: 2 */
+    int trust_tags;           /* 1 (with cache_dir): a tag seen by the last scrape is taken to
+                               * name the same image still and is not asked again; only new
+                               * tags cost requests. For repositories whose tags never move
+                               * (OpenShift's release tags): a moved tag goes unnoticed. */
 } ingest_registry_config;
 
 typedef struct ingest_scrape_stats {

@@ -42,7 +42,13 @@
 typedef struct tag_slot {
     ingest_release rec; /* valid when have */
     int have;
+    char *digest; /* the manifest digest the tag pointed at, when learnt */
 } tag_slot;
+
+/* One line of <cache_dir>/tags: what a tag pointed at in the last scrape. */
+typedef struct tag_seen {
+    char *tag, *digest;
+} tag_seen;
 
 typedef struct scrape {
     reg_client *cl;
@@ -58,7 +64,11 @@ typedef struct scrape {
     pthread_cond_t cond;  /* signalled as tags finish */
     cincy_error fatal;    /* the first fatal error */
     int fatal_code;
-    reg_memo memo; /* config digest -> arch */
+    reg_memo memo;   /* config digest -> arch */
+    int trust_tags;  /* cfg->trust_tags with a cache: a known tag is not asked again */
+    char *tags_path; /* <cache_dir>/tags, or NULL */
+    tag_seen *seen;  /* its lines, sorted by tag */
+    size_t nseen;
 } scrape;
 
 /* cosign-style signature tags: "sha256-<64 hex>.sig". */
@@ -218,6 +228,102 @@ cleanup:
     free(path);
 }
 
+/* The tag map: <cache_dir>/tags holds "tag<TAB>digest" lines from the last
+ * good scrape. Only read with trust_tags; always written, so turning the
+ * option on later starts warm. */
+
+static int cmp_seen(const void *a, const void *b)
+{
+    return strcmp(((const tag_seen *)a)->tag, ((const tag_seen *)b)->tag);
+}
+
+static void seen_clear(scrape *sc)
+{
+    for (size_t i = 0; i < sc->nseen; i++) {
+        free(sc->seen[i].tag);
+        free(sc->seen[i].digest);
+    }
+    free(sc->seen);
+    sc->seen = NULL;
+    sc->nseen = 0;
+}
+
+/* Loads the map; a missing or odd file is an empty map (the cache only saves
+ * work). Lines whose digest is not "sha256:<64 hex>" are ignored. */
+static void seen_load(scrape *sc)
+{
+    char *text = NULL, *line, *next;
+    size_t len = 0, cap = 0;
+
+    if (!sc->tags_path ||
+        ingest_read_file(&text, &len, sc->tags_path, 64u << 20, sc->tags_path, NULL) < 0)
+        return;
+    for (line = text; line && *line; line = next) {
+        char *tab, *end;
+        tag_seen t;
+
+        if ((next = strchr(line, '\n')) != NULL)
+            *next++ = '\0';
+        if (!(tab = strchr(line, '\t')) || tab == line)
+            continue;
+        *tab = '\0';
+        end = tab + 1;
+        if (strncmp(end, "sha256:", 7) != 0 || strlen(end) != 71 ||
+            strspn(end + 7, "0123456789abcdef") != 64)
+            continue;
+        if (sc->nseen == cap) {
+            tag_seen *a = realloc(sc->seen, (cap ? cap * 2 : 256) * sizeof(*a));
+            if (!a)
+                break;
+            sc->seen = a;
+            cap = cap ? cap * 2 : 256;
+        }
+        t.tag = strdup(line);
+        t.digest = strdup(end);
+        if (!t.tag || !t.digest) {
+            free(t.tag);
+            free(t.digest);
+            break;
+        }
+        sc->seen[sc->nseen++] = t;
+    }
+    free(text);
+    qsort(sc->seen, sc->nseen, sizeof(*sc->seen), cmp_seen);
+}
+
+static const char *seen_digest(const scrape *sc, const char *tag)
+{
+    tag_seen key = {(char *)tag, NULL};
+    const tag_seen *hit =
+        sc->nseen ? bsearch(&key, sc->seen, sc->nseen, sizeof(*sc->seen), cmp_seen) : NULL;
+
+    return hit ? hit->digest : NULL;
+}
+
+/* Writes the map of this scrape (tmp + rename). Failures are logged. */
+static void seen_save(const scrape *sc)
+{
+    char *tmp = NULL;
+    FILE *f;
+
+    if (!sc->tags_path || !(tmp = reg_printf("%s.tmp.%ld", sc->tags_path, (long)getpid())))
+        goto cleanup;
+    if (!(f = fopen(tmp, "w")))
+        goto fail;
+    for (size_t i = 0; i < sc->ntags; i++)
+        if (sc->slots[i].digest)
+            fprintf(f, "%s\t%s\n", sc->tags[i], sc->slots[i].digest);
+    if (fclose(f) != 0 || rename(tmp, sc->tags_path) < 0)
+        goto fail;
+    goto cleanup;
+fail:
+    cincy_log(CINCY_LOG_WARN, "ingest", "cannot write the registry tag map\tpath=%s",
+              sc->tags_path);
+    unlink(tmp);
+cleanup:
+    free(tmp);
+}
+
 /* ------------------------------------------------------------------------
  * Tags to records
  */
@@ -301,6 +407,16 @@ static int scrape_tag(scrape *sc, reg_conn *c, const char *tag, tag_slot *slot, 
         skip(sc, CINCY_LOG_DEBUG, tag, NULL, "signature tag");
         return 0;
     }
+    /* Trusting tags: a tag seen before still names the same image, whose
+     * release is in the cache; no request at all. */
+    if (sc->trust_tags && seen_digest(sc, tag) && cache_read(&info, sc, seen_digest(sc, tag))) {
+        atomic_fetch_add(&sc->cache_hits, 1);
+        if (!(digest = strdup(seen_digest(sc, tag)))) {
+            error = ingest_oom(err);
+            goto cleanup;
+        }
+        goto record;
+    }
     if ((error = reg_get_manifest(c, tag, &r, &digest, &e)) < 0) {
         if (error == CINCY_ENOTFOUND) /* deleted since the listing */
             skip(sc, CINCY_LOG_INFO, tag, NULL, "manifest not found");
@@ -323,6 +439,11 @@ static int scrape_tag(scrape *sc, reg_conn *c, const char *tag, tag_slot *slot, 
         goto cleanup;
     } else {
         cache_write(sc, digest, &info);
+    }
+record:
+    if (!(slot->digest = strdup(digest))) {
+        error = ingest_oom(err);
+        goto cleanup;
     }
     error = make_record(slot, sc, tag, digest, &info, err);
 cleanup:
@@ -455,6 +576,8 @@ static int prepare_cache(scrape *sc, const char *cache_dir, cincy_error *err)
 {
     if (!cache_dir || !*cache_dir)
         return 0;
+    if (!(sc->tags_path = reg_printf("%s/tags", cache_dir)))
+        return ingest_oom(err);
     if (!(sc->cache_root = reg_printf("%s/manifests/sha256", cache_dir)))
         return ingest_oom(err);
     return ingest_mkdir_p(sc->cache_root, err);
@@ -496,6 +619,9 @@ int ingest_registry_scrape(ingest_releases **out, const ingest_registry_config *
         (error = prepare_cache(&sc, cfg->cache_dir, err)) < 0 ||
         (error = reg_conn_init(&c, sc.cl, err)) < 0 || (error = list_tags(&tags, &c, err)) < 0)
         goto cleanup;
+    sc.trust_tags = cfg->trust_tags && sc.cache_root;
+    if (sc.trust_tags)
+        seen_load(&sc);
     reg_conn_clear(&c);
     sc.tags = tags.items;
     sc.ntags = tags.n;
@@ -506,6 +632,7 @@ int ingest_registry_scrape(ingest_releases **out, const ingest_registry_config *
     if ((error = run_workers(&sc, cfg->concurrency, err)) < 0 ||
         (error = collect(&rs, &sc, err)) < 0)
         goto cleanup;
+    seen_save(&sc);
     fill_stats(stats, &sc, rs);
     cincy_log(CINCY_LOG_INFO, "ingest",
               "scraped registry\tregistry=%s repository=%s tags=%zu releases=%zu skipped=%zu "
@@ -519,10 +646,14 @@ cleanup:
     if (error < 0)
         fill_stats(stats, &sc, NULL);
     reg_conn_clear(&c);
-    for (size_t i = 0; i < sc.ntags; i++)
-        if (sc.slots && sc.slots[i].have)
+    for (size_t i = 0; sc.slots && i < sc.ntags; i++) {
+        if (sc.slots[i].have)
             ingest_release_clear(&sc.slots[i].rec);
+        free(sc.slots[i].digest);
+    }
     free(sc.slots);
+    seen_clear(&sc);
+    free(sc.tags_path);
     ingest_strv_clear(&tags);
     ingest_releases_free(rs);
     free(sc.cache_root);

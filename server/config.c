@@ -107,6 +107,7 @@ static const key_spec registry_keys[] = {
     {"auth_file", FIELD_FILE, offsetof(server_config, registry_auth_file), NULL},
     {"ca_file", FIELD_FILE, offsetof(server_config, registry_ca_file), NULL},
     {"insecure", FIELD_BOOL, offsetof(server_config, registry_insecure), NULL},
+    {"immutable_tags", FIELD_BOOL, offsetof(server_config, registry_immutable_tags), NULL},
     {"concurrency", FIELD_CONCURRENCY, offsetof(server_config, registry_concurrency), NULL},
     {"timeout_seconds", FIELD_TIMEOUT, offsetof(server_config, registry_timeout), NULL},
     {NULL, 0, 0, NULL},

@@ -91,6 +91,7 @@ static ingest_registry_config registry_config(const server_config *cfg, const ch
     rc.auth_file = cfg->registry_auth_file;
     rc.ca_file = cfg->registry_ca_file;
     rc.insecure = cfg->registry_insecure;
+    rc.trust_tags = cfg->registry_immutable_tags;
     rc.cache_dir = cache_dir;
     rc.concurrency = cfg->registry_concurrency;
     rc.timeout_seconds = cfg->registry_timeout;

@@ -58,6 +58,7 @@ typedef struct server_config {
     char *registry_auth_file;       /* registry.auth_file: docker config.json / pull secret */
     char *registry_ca_file;         /* registry.ca_file: extra PEM CA bundle */
     int registry_insecure;          /* registry.insecure: no TLS verification */
+    int registry_immutable_tags;    /* registry.immutable_tags: a known tag is not asked again */
     unsigned registry_concurrency;  /* registry.concurrency, default 8 */
     unsigned registry_timeout;      /* registry.timeout_seconds, default 60 */
     char *upstream_url;             /* sources.upstream.url: another Cincinnati service */

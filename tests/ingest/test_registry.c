@@ -391,9 +391,58 @@ Test(registry_scrape, warm_rescrape_fetches_no_blobs)
         cr_assert_str_eq(b->items[i].version, a->items[i].version);
         cr_assert_eq(b->items[i].nprevious, a->items[i].nprevious);
     }
+    TEST_SNPRINTF(cache, "%s/cache/manifests", workdir);
     cr_assert_eq(test_count_files(cache), 3, "one entry per manifest digest");
     ingest_releases_free(a);
     ingest_releases_free(b);
+}
+
+/* trust_tags: a tag seen before is not asked again (no request at all), a new
+ * tag is; and the price: a tag moved to another image goes unnoticed. */
+Test(registry_scrape, trusting_tags_asks_only_for_new_ones)
+{
+    char d0[72], d1[72], moved[72], d2[72], repo[512], cache[300];
+    ingest_registry_config cfg;
+    ingest_scrape_stats cold, warm, third;
+    ingest_releases *a, *b, *c;
+
+    push_release("4.16.0", "amd64", "4.16.0", "", 0, d0);
+    push_release("4.16.1", "amd64", "4.16.1", "4.16.0", 0, d1);
+    TEST_SNPRINTF(cache, "%s/cache", workdir);
+    config_for(&cfg, repo, sizeof(repo), treg_location(reg));
+    cfg.cache_dir = cache;
+    cfg.trust_tags = 1;
+    a = scrape_ok(&cfg, &cold);
+    cr_assert_eq(cold.manifests_fetched, 2);
+    cr_assert_eq(a->count, 2);
+
+    /* 4.16.1's tag moved to an image that says 4.16.1 has no previous. */
+    push_release("4.16.1", "amd64", "4.16.1", "", 1, moved);
+    cr_assert_str_neq(moved, d1);
+    b = scrape_ok(&cfg, &warm);
+    cr_assert_eq(warm.manifests_fetched, 0);
+    cr_assert_eq(warm.blobs_fetched, 0);
+    cr_assert_eq(warm.cache_hits, 2);
+    cr_assert_eq(b->count, 2);
+    cr_assert(strstr(b->items[1].payload, d1), "%s", b->items[1].payload);
+
+    /* A new tag is asked for, and only it. */
+    push_release("4.16.2", "amd64", "4.16.2", "4.16.1", 0, d2);
+    c = scrape_ok(&cfg, &third);
+    cr_assert_eq(third.manifests_fetched, 1);
+    cr_assert_eq(third.cache_hits, 2);
+    cr_assert_eq(c->count, 3);
+    cr_assert_str_eq(c->items[2].version, "4.16.2");
+
+    /* Without trust, the moved tag is seen. */
+    cfg.trust_tags = 0;
+    ingest_releases_free(c);
+    c = scrape_ok(&cfg, &third);
+    cr_assert_eq(third.manifests_fetched, 3);
+    cr_assert(strstr(c->items[1].payload, moved), "%s", c->items[1].payload);
+    ingest_releases_free(a);
+    ingest_releases_free(b);
+    ingest_releases_free(c);
 }
 
 Test(registry_scrape, registry_down_fails_naming_the_registry)

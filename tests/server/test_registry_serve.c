@@ -267,6 +267,7 @@ Test(server_registry, config_keys)
                                "  auth_file: secrets/pull-secret.json\n"
                                "  ca_file: /etc/pki/mirror-ca.pem\n"
                                "  insecure: false\n"
+                               "  immutable_tags: true\n"
                                "  concurrency: 16\n"
                                "  timeout_seconds: 30\n"
                                "sources:\n"
@@ -287,6 +288,7 @@ Test(server_registry, config_keys)
     cr_assert_str_eq(cfg.registry_auth_file, "/base/secrets/pull-secret.json");
     cr_assert_str_eq(cfg.registry_ca_file, "/etc/pki/mirror-ca.pem");
     cr_assert_eq(cfg.registry_insecure, 0);
+    cr_assert_eq(cfg.registry_immutable_tags, 1);
     cr_assert_eq(cfg.registry_concurrency, 16);
     cr_assert_eq(cfg.registry_timeout, 30);
     cr_assert_eq(cfg.release_registries.n, 2);
