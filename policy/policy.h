@@ -72,4 +72,100 @@ int policy_arch_valid(const char *arch);
 int policy_filter(graph_snapshot **out, const graph_snapshot *full, const char *channel,
                   const char *arch, cincy_error *err);
 
+/* ---------------------------------------------------------------------------
+ * Upgrade paths (issue 7; docs/path.md). The search runs on the view one
+ * client sees (policy_filter of channel and arch), never on the full graph.
+ *
+ * Rule: fewest hops (breadth-first); among paths of equal length the one
+ * whose versions are newest, compared hop by hop from the start (the first
+ * intermediate version that differs decides, by semver precedence).
+ * risks=avoid follows unconditional edges only; accept follows conditional
+ * edges too and lists every risk on the path once.
+ */
+typedef enum { POLICY_PATH_STANDARD, POLICY_PATH_EUS, POLICY_PATH_IBU } policy_path_mode;
+
+typedef struct policy_path_query {
+    const char *channel, *arch;
+    const char *from; /* an exact version, "4.16.3" */
+    const char *to;   /* "4.16.3", "4.16" (newest 4.16.z in the channel) or "latest" */
+    int accept_risks; /* 0: unconditional edges only; 1: conditional edges too */
+    policy_path_mode mode;
+} policy_path_query;
+
+/* Why there is no path; POLICY_PATH_FOUND when there is one. */
+typedef enum {
+    POLICY_PATH_FOUND,
+    POLICY_PATH_INVALID_QUERY,   /* channel, arch or mode malformed or missing */
+    POLICY_PATH_INVALID_VERSION, /* from or to does not parse */
+    POLICY_PATH_FROM_UNKNOWN,    /* from is not a node of the channel/arch view */
+    POLICY_PATH_TO_UNKNOWN,      /* to (or no 4.y.z for "4.y") is not in the view */
+    POLICY_PATH_FROM_NEWER_THAN_TO,
+    POLICY_PATH_MODE_MISMATCH,   /* eus/ibu rules do not allow this from/to pair */
+    POLICY_PATH_NO_PATH,         /* both known, no path with the allowed edges */
+} policy_path_reason;
+
+typedef struct policy_path_risk {
+    char *name, *url, *message;
+} policy_path_risk;
+
+typedef struct policy_path_hop {
+    char *from, *to;
+    char *payload;          /* payload of `to` */
+    int conditional;        /* 1 when the edge is a conditional one */
+    size_t *risks, nrisks;  /* indices into policy_path.risks, in the edge's order */
+    int control_plane_only; /* eus: worker pools are paused during this hop */
+    const char *note;       /* static text (pause/unpause, ibu), or NULL */
+} policy_path_hop;
+
+/* A blocking entry for POLICY_PATH_NO_PATH: either a conditional edge on the
+ * path that accepting its risks would give (risks set), or the graph-data
+ * removal label on a node (from_regex set: the incoming edges from versions
+ * matching it were removed by a blocked-edges entry, pure or risk). */
+typedef struct policy_path_block {
+    char *from;            /* NULL for a label entry */
+    char *to;
+    size_t *risks, nrisks; /* indices into policy_path.risks */
+    char *from_regex;      /* io.openshift.upgrades.graph.previous.remove_regex, or NULL */
+} policy_path_block;
+
+typedef struct policy_path {
+    policy_path_mode mode;
+    int accept_risks;
+    char *channel, *arch;
+    char *from, *to;           /* to resolved ("4.16" -> "4.16.20"); NULL when unknown */
+    policy_path_hop *hops;     /* nhops entries, from first to last */
+    size_t nhops;
+    policy_path_risk *risks;   /* distinct (name, url) risks of hops and blocks */
+    size_t nrisks;
+    policy_path_reason reason; /* POLICY_PATH_FOUND or why not */
+    char message[512];         /* one line explaining reason; "" when found */
+    policy_path_block *blocks; /* POLICY_PATH_NO_PATH only */
+    size_t nblocks;
+} policy_path;
+
+/* Finds the path q asks for in the view of full for q->channel/q->arch.
+ * Returns 0 with a path in *out; CINCY_EINVALID (invalid query or version,
+ * from newer than to, mode mismatch) or CINCY_ENOTFOUND (unknown version, no
+ * path) with *out still set to a result whose reason, message and blocks
+ * explain the failure, and err naming it; CINCY_ERROR (out of memory) with
+ * *out untouched. Thread: any (full is only read). Release with
+ * policy_path_free. */
+int policy_path_find(policy_path **out, const graph_snapshot *full, const policy_path_query *q,
+                     cincy_error *err);
+/* As policy_path_find on a view the caller already has (policy_filter of
+ * q->channel and q->arch, e.g. one a server caches per channel/arch): the
+ * search alone, without rebuilding the view. q->channel and q->arch are only
+ * checked and echoed. */
+int policy_path_find_in_view(policy_path **out, const graph_snapshot *view,
+                             const policy_path_query *q, cincy_error *err);
+void policy_path_free(policy_path *p); /* NULL-safe */
+
+/* "found", "invalid_query", "invalid_version", "from_unknown", "to_unknown",
+ * "from_newer_than_to", "mode_mismatch", "no_path". */
+const char *policy_path_reason_name(policy_path_reason r);
+
+/* The API answer for p (docs/path.md) as new malloc'd compact JSON; NULL on
+ * out of memory or a string that is not valid UTF-8. */
+char *policy_path_json(const policy_path *p);
+
 #endif
