@@ -168,4 +168,36 @@ const char *policy_path_reason_name(policy_path_reason r);
  * out of memory or a string that is not valid UTF-8. */
 char *policy_path_json(const policy_path *p);
 
+/* ---------------------------------------------------------------------------
+ * Update plan estimates (policy/plan.c; docs/path.md "Plan"). For each hop of
+ * a path: the CVO phase (the payload applied, 60-120 minutes) and the MCO
+ * phase (nodes drained and rebooted max_unavailable at a time, >= 5 minutes a
+ * node; control plane one at a time); with mode eus, paused worker pools
+ * reboot once, after the last hop. Every figure and assumption lives in one
+ * documented table in plan.c, and the answer lists the caveats
+ * (PodDisruptionBudgets, unavailable nodes, RHEL workers).
+ */
+typedef struct policy_plan_pool {
+    const char *name;         /* "worker", "infra", ... */
+    unsigned nodes;
+    unsigned max_unavailable; /* >= 1 */
+} policy_plan_pool;
+
+typedef struct policy_plan_input {
+    unsigned control_plane;       /* control-plane nodes; 0 means the default 3 */
+    unsigned workers;             /* nodes of the "worker" pool (may be 0: compact cluster) */
+    unsigned max_unavailable;     /* the worker pool's maxUnavailable; 0 means 1 */
+    const policy_plan_pool *pools; /* further pools, or NULL */
+    size_t npools;
+} policy_plan_input;
+
+/* The plan answer for a found path: policy_path_json's object plus "plan"
+ * {per-hop cvoMinutes {min,max}, mcoMinutes {min,max}, totals, assumptions,
+ * caveats}. A new malloc'd compact JSON string; NULL on out of memory.
+ * CINCY_EINVALID-worthy input (max_unavailable 0 in a pool, ...) is checked by
+ * policy_plan_check first. */
+char *policy_plan_json(const policy_path *p, const policy_plan_input *in);
+/* 0, or CINCY_EINVALID with err naming the bad field. */
+int policy_plan_check(const policy_plan_input *in, cincy_error *err);
+
 #endif
