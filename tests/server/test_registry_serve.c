@@ -248,11 +248,22 @@ Test(server_registry, graph_data_from_an_image, .fini = reg_stop, .timeout = 120
     TEST_SNPRINTF(image, "%s/openshift/graph-data:latest", treg_location(reg));
     start_registry_server(image);
     wait_versions_amd64("4.1.0 4.1.1 4.2.0");
-    st = get_status();
-    src = json_array_get(json_object_get(st, "sources"), 0);
-    cr_assert_str_eq(json_string_value(json_object_get(src, "type")), "image");
-    cr_assert_str_eq(json_string_value(json_object_get(src, "serving_revision")), gd_digest);
-    json_decref(st);
+    /* /status names the revision just after the graph is published: poll. */
+    for (int ms = 0;; ms += 50) {
+        const char *rev;
+        int done;
+
+        st = get_status();
+        src = json_array_get(json_object_get(st, "sources"), 0);
+        cr_assert_str_eq(json_string_value(json_object_get(src, "type")), "image");
+        rev = json_string_value(json_object_get(src, "serving_revision"));
+        done = rev && !strcmp(rev, gd_digest);
+        json_decref(st);
+        if (done)
+            break;
+        cr_assert_lt(ms, REG_WAIT_MS, "serving_revision is not %s", gd_digest);
+        sleep_ms(50);
+    }
 
     /* A new graph-data image under the same tag: the channel change is served. */
     write_graph_data("4.1.1, 4.2.0");
