@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "ingest/ingest.h"
+#include "policy/policy.h"
 #include "server/server_internal.h"
 
 #ifndef CINCY_VERSION
@@ -36,6 +38,7 @@ static const char usage_text[] =
     "commands:\n"
     "  serve           serve the update graph (Cincinnati protocol) over HTTP\n"
     "  check DIR       report every problem in a graph-data directory\n"
+    "  path            the upgrade path between two versions (docs/path.md)\n"
     "  demo-releases   write demo release records for every version in graph-data\n"
     "  version         print the version and commit\n"
     "  help            print this help (also -h, --help)\n"
@@ -52,6 +55,19 @@ static const char usage_text[] =
     "check options:\n"
     "  --json               print the findings as JSON instead of text\n"
     "  --strict             exit 1 on warnings too, not only on errors\n"
+    "\n"
+    "path options:\n"
+    "  --from VERSION       the version to update from, e.g. 4.14.8 (required)\n"
+    "  --to VERSION         an exact version, 4.y (newest 4.y.z) or latest (required)\n"
+    "  --channel NAME       the channel searched, e.g. eus-4.16 (required)\n"
+    "  --arch ARCH          architecture (default amd64)\n"
+    "  --mode MODE          standard (default), eus or ibu\n"
+    "  --risks POLICY       avoid (default: unconditional edges only) or accept\n"
+    "  --json               print the API's JSON answer instead of a table\n"
+    "  --server URL         ask a running cincy, e.g. http://127.0.0.1:8080\n"
+    "  --data DIR           or search locally: graph-data directory, with\n"
+    "  --releases DIR       the release records directory\n"
+    "  exits 1 when there is no path (the reason and blocking entries go to stderr)\n"
     "\n"
     "demo-releases options:\n"
     "  --graph-data DIR     graph-data to read (required)\n"
@@ -86,6 +102,7 @@ typedef struct cli_opts {
     const char *graph_port;
     const char *status_port;
     const char *log_level;
+    const char *from, *to, *channel, *arch, *mode, *risks, *server_url;
 } cli_opts;
 
 typedef struct opt_spec {
@@ -101,6 +118,13 @@ static const opt_spec serve_opts[] = {
     {"--status-port", offsetof(cli_opts, status_port)},
     {"--log-level", offsetof(cli_opts, log_level)},
     {NULL, 0},
+};
+static const opt_spec path_opts[] = {
+    {"--from", offsetof(cli_opts, from)},         {"--to", offsetof(cli_opts, to)},
+    {"--channel", offsetof(cli_opts, channel)},   {"--arch", offsetof(cli_opts, arch)},
+    {"--mode", offsetof(cli_opts, mode)},         {"--risks", offsetof(cli_opts, risks)},
+    {"--server", offsetof(cli_opts, server_url)}, {"--data", offsetof(cli_opts, graph_data)},
+    {"--releases", offsetof(cli_opts, releases)}, {NULL, 0},
 };
 static const opt_spec demo_opts[] = {
     {"--graph-data", offsetof(cli_opts, graph_data)},
@@ -370,6 +394,303 @@ cleanup:
 }
 
 /* ---------------------------------------------------------------------------
+ * path: the same answer as GET P/v1/path, from a server (--server) or
+ * searched locally (--data, --releases). Both give policy_path_json's text,
+ * so the table below is printed from that JSON alone. */
+
+#define API_PREFIX "/api/upgrades_info"
+
+typedef struct cli_buf {
+    char *data;
+    size_t len;
+} cli_buf;
+
+static size_t buf_write(char *ptr, size_t size, size_t n, void *userdata)
+{
+    cli_buf *b = userdata;
+    size_t add = size * n;
+    char *grown = realloc(b->data, b->len + add + 1);
+
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, ptr, add);
+    b->data = grown;
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+/* Appends "&key=value" (escaped) to url; a NULL value adds nothing. */
+static int url_add(char *url, size_t size, CURL *curl, const char *key, const char *value)
+{
+    char *esc;
+    size_t pos = strlen(url);
+    int n;
+
+    if (!value)
+        return 0;
+    if (!(esc = curl_easy_escape(curl, value, 0)))
+        return -1;
+    n = snprintf(url + pos, size - pos, "%s%s=%s", strchr(url, '?') ? "&" : "?", key, esc);
+    curl_free(esc);
+    return n < 0 || (size_t)n >= size - pos ? -1 : 0;
+}
+
+/* GETs the path from the server into *body; returns the HTTP status, or -1
+ * with a message printed. */
+static long path_from_server(char **body, const cli_opts *o)
+{
+    char url[4096];
+    cli_buf b = {NULL, 0};
+    CURL *curl;
+    CURLcode rc = CURLE_OK;
+    long status = -1;
+    size_t n = strlen(o->server_url);
+
+    while (n && o->server_url[n - 1] == '/')
+        n--; /* "http://host:8080/" and "http://host:8080" mean the same */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!(curl = curl_easy_init())) {
+        curl_global_cleanup();
+        fprintf(stderr, "cincy: cannot start libcurl\n");
+        return -1;
+    }
+    snprintf(url, sizeof(url), "%.*s" API_PREFIX "/v1/path", (int)n, o->server_url);
+    if (url_add(url, sizeof(url), curl, "channel", o->channel) < 0 ||
+        url_add(url, sizeof(url), curl, "arch", o->arch) < 0 ||
+        url_add(url, sizeof(url), curl, "from", o->from) < 0 ||
+        url_add(url, sizeof(url), curl, "to", o->to) < 0 ||
+        url_add(url, sizeof(url), curl, "risks", o->risks) < 0 ||
+        url_add(url, sizeof(url), curl, "mode", o->mode) < 0) {
+        fprintf(stderr, "cincy: --server: the request URL is too long\n");
+        goto cleanup;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, buf_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if ((rc = curl_easy_perform(curl)) != CURLE_OK) {
+        fprintf(stderr, "cincy: GET %s: %s\n", url, curl_easy_strerror(rc));
+        goto cleanup;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    *body = b.data ? b.data : strdup("");
+    b.data = NULL;
+cleanup:
+    free(b.data);
+    curl_easy_cleanup(curl);
+    curl_global_cleanup();
+    return status;
+}
+
+/* Builds the graph from the directories and searches it; returns
+ * policy_path_json's text in *body, 0 when found, 1 when refused, or -1 with
+ * a message printed. */
+static int path_local(char **body, const cli_opts *o, const policy_path_query *q)
+{
+    ingest_releases *rs = NULL;
+    ingest_graph_data *gd = NULL;
+    graph_snapshot *full = NULL;
+    policy_path *path = NULL;
+    cincy_error err;
+    int rc = -1;
+
+    cincy_error_clear(&err);
+    if (ingest_releases_load_dir(&rs, o->releases, &err) < 0 ||
+        ingest_graph_data_load_dir(&gd, o->graph_data, &err) < 0 ||
+        policy_build(&full, rs, gd, NULL, &err) < 0 ||
+        policy_path_find(&path, full, q, &err) == CINCY_ERROR) {
+        print_error(&err);
+        goto cleanup;
+    }
+    if (!(*body = policy_path_json(path))) {
+        fprintf(stderr, "cincy: out of memory\n");
+        goto cleanup;
+    }
+    rc = path->reason == POLICY_PATH_FOUND ? 0 : 1;
+cleanup:
+    policy_path_free(path);
+    graph_snapshot_unref(full);
+    ingest_graph_data_free(gd);
+    ingest_releases_free(rs);
+    return rc;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+/* "Name1, Name2" of an array of names or of {name,...} objects. */
+static void risk_list(char *out, size_t size, json_t *risks)
+{
+    size_t i, pos = 0;
+    json_t *r;
+
+    out[0] = '\0';
+    json_array_foreach(risks, i, r)
+    {
+        const char *name = json_is_string(r) ? json_string_value(r) : jstr(r, "name");
+        int n = snprintf(out + pos, size - pos, "%s%s", i ? ", " : "", name);
+        if (n < 0 || (size_t)n >= size - pos)
+            return;
+        pos += (size_t)n;
+    }
+}
+
+static void print_path_table(json_t *j)
+{
+    json_t *hops = json_object_get(j, "hops"), *risks = json_object_get(j, "risks"), *h;
+    json_t *pools = json_object_get(j, "workerPools");
+    char names[1024];
+    size_t i;
+
+    printf("%s -> %s in %s (%s), mode %s, risks %s: %zu hop%s\n", jstr(j, "from"), jstr(j, "to"),
+           jstr(j, "channel"), jstr(j, "arch"), jstr(j, "mode"), jstr(j, "riskPolicy"),
+           json_array_size(hops), json_array_size(hops) == 1 ? "" : "s");
+    json_array_foreach(hops, i, h)
+    {
+        risk_list(names, sizeof(names), json_object_get(h, "risks"));
+        printf("  %s -> %s  ", jstr(h, "from"), jstr(h, "to"));
+        if (json_is_true(json_object_get(h, "conditional")))
+            printf("[conditional: %s]  ", names);
+        printf("%s\n", jstr(h, "payload"));
+    }
+    if (json_array_size(risks)) {
+        printf("risks:\n");
+        json_array_foreach(risks, i, h)
+            printf("  %s  %s\n    %s\n", jstr(h, "name"), jstr(h, "url"), jstr(h, "message"));
+    }
+    if (pools) {
+        printf("worker pools: pause before hop %lld, unpause after hop %lld; workers reboot "
+               "%lld time(s)\n",
+               (long long)json_integer_value(json_object_get(pools, "pauseBeforeHop")),
+               (long long)json_integer_value(json_object_get(pools, "unpauseAfterHop")),
+               (long long)json_integer_value(json_object_get(pools, "workerReboots")));
+    }
+    json_array_foreach(hops, i, h)
+    {
+        if (json_object_get(h, "note"))
+            printf("  hop %zu: %s\n", i + 1, jstr(h, "note"));
+    }
+}
+
+static void print_path_failure(json_t *j)
+{
+    json_t *blocking = json_object_get(j, "blocking"), *b;
+    char names[1024];
+    size_t i;
+
+    fprintf(stderr, "cincy: %s (%s)\n", jstr(json_object_get(j, "error"), "message"),
+            jstr(json_object_get(j, "error"), "reason"));
+    if (json_array_size(blocking))
+        fprintf(stderr, "blocking:\n");
+    json_array_foreach(blocking, i, b)
+    {
+        if (json_object_get(b, "fromRegex")) {
+            fprintf(stderr, "  -> %s: %s %s\n", jstr(b, "to"), jstr(b, "label"),
+                    jstr(b, "fromRegex"));
+            continue;
+        }
+        risk_list(names, sizeof(names), json_object_get(b, "risks"));
+        fprintf(stderr, "  %s -> %s: risks %s\n", jstr(b, "from"), jstr(b, "to"), names);
+        for (size_t k = 0; k < json_array_size(json_object_get(b, "risks")); k++) {
+            json_t *r = json_array_get(json_object_get(b, "risks"), k);
+            fprintf(stderr, "    %s  %s\n", jstr(r, "name"), jstr(r, "url"));
+        }
+    }
+}
+
+/* Prints body (a path answer, or the server's {"kind","value"} error) and
+ * returns the exit code. */
+static int print_path_answer(const char *body, int json_out)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(body, 0, &jerr);
+    int rc;
+
+    if (!j) {
+        fprintf(stderr, "cincy: the answer is not JSON (%s): %.200s\n", jerr.text, body);
+        return EXIT_FAILURE;
+    }
+    if (json_object_get(j, "kind")) { /* an error before any search */
+        fprintf(stderr, "cincy: %s: %s\n", jstr(j, "kind"), jstr(j, "value"));
+        rc = EXIT_FAILURE;
+    } else {
+        rc = json_object_get(j, "error") ? EXIT_FAILURE : 0;
+        if (json_out)
+            printf("%s\n", body);
+        else if (!rc)
+            print_path_table(j);
+        if (rc)
+            print_path_failure(j);
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* Checks the option set and fills q; 0 or EXIT_USAGE (message printed). */
+static int path_query_from_opts(policy_path_query *q, const cli_opts *o)
+{
+    if (!o->from || !o->to || !o->channel)
+        return usage_error("%s", "path needs --from VERSION, --to VERSION and --channel NAME");
+    if (!o->server_url == !o->graph_data)
+        return usage_error("%s", "path needs one of --server URL or --data DIR");
+    if (o->graph_data && !o->releases)
+        return usage_error("%s", "path --data DIR needs --releases DIR");
+    q->channel = o->channel;
+    q->arch = o->arch ? o->arch : "amd64";
+    q->from = o->from;
+    q->to = o->to;
+    if (o->risks && strcmp(o->risks, "avoid") && strcmp(o->risks, "accept"))
+        return usage_error("--risks: expected avoid or accept, got '%s'", o->risks);
+    q->accept_risks = o->risks && !strcmp(o->risks, "accept");
+    if (!o->mode || !strcmp(o->mode, "standard"))
+        q->mode = POLICY_PATH_STANDARD;
+    else if (!strcmp(o->mode, "eus"))
+        q->mode = POLICY_PATH_EUS;
+    else if (!strcmp(o->mode, "ibu"))
+        q->mode = POLICY_PATH_IBU;
+    else
+        return usage_error("--mode: expected standard, eus or ibu, got '%s'", o->mode);
+    return 0;
+}
+
+static int cmd_path(int argc, char **argv)
+{
+    cli_opts o = {0};
+    policy_path_query q = {0};
+    char *args[64], *body = NULL;
+    int n = 0, json_out = 0, rc;
+
+    for (int i = 0; i < argc; i++) { /* --json is a flag: parse_opts takes values only */
+        if (!strcmp(argv[i], "--json"))
+            json_out = 1;
+        else if (n < (int)(sizeof(args) / sizeof(args[0])))
+            args[n++] = argv[i];
+        else
+            return usage_error("%s", "path: too many arguments");
+    }
+    if ((rc = parse_opts(&o, n, args, path_opts)) == 1) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (rc || (rc = path_query_from_opts(&q, &o)))
+        return rc;
+    cincy_log_set_level(CINCY_LOG_WARN); /* the answer is the output, not the load's progress */
+    if (o.server_url) {
+        long status = path_from_server(&body, &o);
+        rc = status < 0 ? EXIT_FAILURE : print_path_answer(body, json_out);
+    } else {
+        rc = path_local(&body, &o, &q) < 0 ? EXIT_FAILURE : print_path_answer(body, json_out);
+    }
+    free(body);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
  * demo-releases, version */
 
 static int cmd_demo_releases(int argc, char **argv)
@@ -425,6 +746,8 @@ int server_main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);
+    if (!strcmp(cmd, "path"))
+        return cmd_path(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo-releases"))
         return cmd_demo_releases(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);

@@ -1,5 +1,5 @@
 /* server/http.c - the graph listener: P/v1/graph, P/graph, P/v1/openapi,
- * P/openapi, P/graph-data and the web page.
+ * P/openapi, P/graph-data, P/v1/path, P/v1/plan and the web page.
  *
  * The reference wraps its whole application in a CORS layer, so a preflight
  * is answered before routing and every other answer carries the CORS Vary
@@ -15,6 +15,7 @@
  * gzip bytes when Accept-Encoding allows them, the identity bytes otherwise.
  * docs/protocol.md lists every point against the reference.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,10 @@ static server_route match_graph_route(const server *s, const char *url)
         return ROUTE_OPENAPI;
     if (!strcmp(url, "/graph-data"))
         return ROUTE_GRAPH_DATA;
+    if (!strcmp(url, "/v1/path"))
+        return ROUTE_PATH;
+    if (!strcmp(url, "/v1/plan"))
+        return ROUTE_PLAN;
     return ROUTE_GRAPH_OTHER;
 }
 
@@ -269,30 +274,42 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* The reference's invalid_params text for name='value' against regex; value
- * is decoded lossily to UTF-8 first, as the reference's query parsing does. */
-static enum MHD_Result reply_invalid_param(server *s, struct MHD_Connection *conn,
-                                           server_route route, const char *method, const char *url,
-                                           const char *name, const char *value, size_t value_len,
-                                           const char *regex)
+/* The reference's invalid_params text, "invalid client parameters: name
+ * 'value' <why>"; value is decoded lossily to UTF-8 first, as the reference's
+ * query parsing does. */
+static enum MHD_Result reply_bad_value(server *s, struct MHD_Connection *conn, server_route route,
+                                       const char *method, const char *url, const char *name,
+                                       const char *value, size_t value_len, const char *why)
 {
     static const char head[] = "invalid client parameters: ";
     size_t vlen = 0, len;
     char *v = server_utf8_lossy(value, value_len, &vlen), *text = NULL;
     enum MHD_Result ret = MHD_NO;
 
-    len = strlen(head) + strlen(name) + vlen + strlen(regex) + 32;
+    len = strlen(head) + strlen(name) + vlen + strlen(why) + 32;
     if (v && (text = malloc(len)) != NULL) {
         size_t pos = (size_t)snprintf(text, len, "%s%s '", head, name);
         memcpy(text + pos, v, vlen); /* may hold NULs: no printf past this point */
         pos += vlen;
-        pos += (size_t)snprintf(text + pos, len - pos, "' does not match regex '%s'", regex);
+        pos += (size_t)snprintf(text + pos, len - pos, "' %s", why);
         ret = reply_error_n(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "invalid_params",
                             text, pos);
     }
     free(text);
     free(v);
     return ret;
+}
+
+/* The reference's text for name='value' against regex. */
+static enum MHD_Result reply_invalid_param(server *s, struct MHD_Connection *conn,
+                                           server_route route, const char *method, const char *url,
+                                           const char *name, const char *value, size_t value_len,
+                                           const char *regex)
+{
+    char why[128];
+
+    snprintf(why, sizeof(why), "does not match regex '%s'", regex);
+    return reply_bad_value(s, conn, route, method, url, name, value, value_len, why);
 }
 
 /* 1 when the decoded value is a C string the policy check may see whole. */
@@ -453,6 +470,205 @@ static enum MHD_Result handle_graph(server *s, struct MHD_Connection *conn, serv
 }
 
 /* ---------------------------------------------------------------------------
+ * Upgrade paths (docs/path.md): P/v1/path answers policy_path_json for the
+ * current snapshot, P/v1/plan the same search with policy_plan_json's
+ * estimate. channel and arch are checked exactly as for the graph, so the
+ * routes agree on what a valid channel is; the search itself reports bad
+ * versions and refusals in its own JSON, with a status from the reason. */
+
+typedef struct query_value {
+    const char *v; /* MHD's memory, NUL-terminated; NULL when absent */
+    size_t len;    /* decoded bytes; may hold a NUL from "%00" */
+} query_value;
+
+typedef struct path_params {
+    query_value channel, arch, from, to, risks, mode;
+    query_value control_plane, workers, max_unavailable; /* P/v1/plan only */
+} path_params;
+
+static const struct {
+    const char *key;
+    size_t offset; /* of the query_value in path_params */
+} path_keys[] = {
+    {"channel", offsetof(path_params, channel)},
+    {"arch", offsetof(path_params, arch)},
+    {"from", offsetof(path_params, from)},
+    {"to", offsetof(path_params, to)},
+    {"risks", offsetof(path_params, risks)},
+    {"mode", offsetof(path_params, mode)},
+    {"control_plane", offsetof(path_params, control_plane)},
+    {"workers", offsetof(path_params, workers)},
+    {"max_unavailable", offsetof(path_params, max_unavailable)},
+};
+
+/* Last value wins, as for the graph (Q20). */
+static enum MHD_Result collect_path_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          size_t key_len, const char *value, size_t value_len)
+{
+    (void)kind;
+    for (size_t i = 0; i < sizeof(path_keys) / sizeof(path_keys[0]); i++) {
+        if (strlen(path_keys[i].key) == key_len && !memcmp(key, path_keys[i].key, key_len)) {
+            query_value *qv = (query_value *)((char *)cls + path_keys[i].offset);
+            qv->v = value ? value : "";
+            qv->len = value ? value_len : 0;
+        }
+    }
+    return MHD_YES;
+}
+
+/* 400 for a refusal of the query, 404 when a version or the way is missing. */
+static unsigned path_status(policy_path_reason reason)
+{
+    switch (reason) {
+    case POLICY_PATH_FOUND:
+        return MHD_HTTP_OK;
+    case POLICY_PATH_FROM_UNKNOWN:
+    case POLICY_PATH_TO_UNKNOWN:
+    case POLICY_PATH_NO_PATH:
+        return MHD_HTTP_NOT_FOUND;
+    default:
+        return MHD_HTTP_BAD_REQUEST;
+    }
+}
+
+/* Sets q from the risks and mode values; NULL, or the name of the bad one. */
+static const char *path_options(policy_path_query *q, const path_params *p)
+{
+    q->accept_risks = 0;
+    q->mode = POLICY_PATH_STANDARD;
+    if (p->risks.v && !strcmp(p->risks.v, "accept") && p->risks.len == 6)
+        q->accept_risks = 1;
+    else if (p->risks.v && (strcmp(p->risks.v, "avoid") || p->risks.len != 5))
+        return "risks";
+    if (!p->mode.v || (!strcmp(p->mode.v, "standard") && p->mode.len == 8))
+        return NULL;
+    if (!strcmp(p->mode.v, "eus") && p->mode.len == 3)
+        q->mode = POLICY_PATH_EUS;
+    else if (!strcmp(p->mode.v, "ibu") && p->mode.len == 3)
+        q->mode = POLICY_PATH_IBU;
+    else
+        return "mode";
+    return NULL;
+}
+
+/* *out from a decimal value (absent: 0); -1 when it is not one. Values past
+ * 1000000 are refused here: policy_plan_check names its own, lower limits. */
+static int plan_number(unsigned *out, const query_value *v)
+{
+    unsigned long n = 0;
+
+    *out = 0;
+    if (!v->v)
+        return 0;
+    if (!v->len || v->len > 7 || strlen(v->v) != v->len)
+        return -1;
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->v[i] < '0' || v->v[i] > '9')
+            return -1;
+        n = n * 10 + (unsigned long)(v->v[i] - '0');
+    }
+    if (n > 1000000)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* The answer text for a search result: the plan for a found path on
+ * P/v1/plan, the path JSON otherwise (a refusal reads the same on both). */
+static char *path_answer(const policy_path *path, const policy_plan_input *plan)
+{
+    if (plan && path->reason == POLICY_PATH_FOUND)
+        return policy_plan_json(path, plan);
+    return policy_path_json(path);
+}
+
+static enum MHD_Result reply_path(server *s, struct MHD_Connection *conn, server_route route,
+                                  const char *method, const char *url, const policy_path_query *q,
+                                  const policy_plan_input *plan)
+{
+    graph_snapshot *full = graph_snapshot_current();
+    policy_path *path = NULL;
+    cincy_error err = {0};
+    char *json = NULL, msg[800];
+    struct MHD_Response *r;
+    unsigned code;
+
+    if (!full)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "service_unavailable", "no graph loaded yet");
+    if (policy_path_find(&path, full, q, &err) == CINCY_ERROR || !path ||
+        !(json = path_answer(path, plan))) {
+        cincy_log(CINCY_LOG_ERROR, "http", "path search failed: %s",
+                  cincy_error_format(&err, msg, sizeof(msg)));
+        graph_snapshot_unref(full);
+        policy_path_free(path);
+        return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "failed_plugin_execution", "failed to search the path");
+    }
+    graph_snapshot_unref(full);
+    code = path_status(path->reason);
+    policy_path_free(path);
+    r = server_text_response(json, strlen(json), CT_JSON);
+    free(json);
+    return graph_reply(s, conn, route, method, url, code, CORS_VARY, r);
+}
+
+static enum MHD_Result handle_path(server *s, struct MHD_Connection *conn, server_route route,
+                                   const char *method, const char *url)
+{
+    path_params p = {.arch = {"amd64", 5}};
+    policy_path_query q = {0};
+    policy_plan_input plan = {0};
+    cincy_error err = {0};
+    const char *bad;
+    char msg[800];
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+        return reply_empty(s, conn, route, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "GET");
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_path_param, &p);
+    if (!p.channel.v)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "missing_params",
+                           "mandatory client parameters missing: channel");
+    if (!no_nul(p.channel.v, p.channel.len) || !policy_channel_valid(p.channel.v))
+        return reply_invalid_param(s, conn, route, method, url, "channel", p.channel.v,
+                                   p.channel.len, CHANNEL_REGEX);
+    if (!no_nul(p.arch.v, p.arch.len) || !policy_arch_valid(p.arch.v))
+        return reply_invalid_param(s, conn, route, method, url, "arch", p.arch.v, p.arch.len,
+                                   ARCH_REGEX);
+    if ((bad = path_options(&q, &p)) != NULL) {
+        const query_value *v = !strcmp(bad, "risks") ? &p.risks : &p.mode;
+        return reply_bad_value(s, conn, route, method, url, bad, v->v, v->len,
+                               !strcmp(bad, "risks") ? "is not avoid or accept"
+                                                     : "is not standard, eus or ibu");
+    }
+    if (p.from.v && !no_nul(p.from.v, p.from.len))
+        return reply_bad_value(s, conn, route, method, url, "from", p.from.v, p.from.len,
+                               "is not a version");
+    if (p.to.v && !no_nul(p.to.v, p.to.len))
+        return reply_bad_value(s, conn, route, method, url, "to", p.to.v, p.to.len,
+                               "is not a version, 4.y or latest");
+    q.channel = p.channel.v;
+    q.arch = p.arch.v;
+    q.from = p.from.v;
+    q.to = p.to.v;
+    if (route != ROUTE_PLAN)
+        return reply_path(s, conn, route, method, url, &q, NULL);
+    if (plan_number(&plan.control_plane, &p.control_plane) < 0)
+        return reply_bad_value(s, conn, route, method, url, "control_plane", p.control_plane.v,
+                               p.control_plane.len, "is not a non-negative integer");
+    if (plan_number(&plan.workers, &p.workers) < 0)
+        return reply_bad_value(s, conn, route, method, url, "workers", p.workers.v, p.workers.len,
+                               "is not a non-negative integer");
+    if (plan_number(&plan.max_unavailable, &p.max_unavailable) < 0)
+        return reply_bad_value(s, conn, route, method, url, "max_unavailable", p.max_unavailable.v,
+                               p.max_unavailable.len, "is not a non-negative integer");
+    if (policy_plan_check(&plan, &err) < 0)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "invalid_params",
+                           cincy_error_format(&err, msg, sizeof(msg)));
+    return reply_path(s, conn, route, method, url, &q, &plan);
+}
+
+/* ---------------------------------------------------------------------------
  * The OpenAPI document: rendered at start, served from memory, no Accept
  * check, and text/plain like the reference (quirk Q4). */
 
@@ -588,6 +804,9 @@ enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, cons
         return handle_openapi(s, conn, route, method, url);
     case ROUTE_GRAPH_DATA:
         return handle_graph_data(s, conn, method, url);
+    case ROUTE_PATH:
+    case ROUTE_PLAN:
+        return handle_path(s, conn, route, method, url);
     default:
         return handle_web(s, conn, method, url);
     }

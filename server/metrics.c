@@ -23,7 +23,8 @@ static const struct {
 } route_labels[ROUTE_COUNT] = {
     [ROUTE_GRAPH_V1] = {"graph", "/v1/graph"},     [ROUTE_GRAPH_LEGACY] = {"graph", "/graph"},
     [ROUTE_OPENAPI_V1] = {"graph", "/v1/openapi"}, [ROUTE_OPENAPI] = {"graph", "/openapi"},
-    [ROUTE_GRAPH_DATA] = {"graph", "/graph-data"}, [ROUTE_WEB] = {"graph", "web"},
+    [ROUTE_GRAPH_DATA] = {"graph", "/graph-data"}, [ROUTE_PATH] = {"graph", "/v1/path"},
+    [ROUTE_PLAN] = {"graph", "/v1/plan"},          [ROUTE_WEB] = {"graph", "web"},
     [ROUTE_GRAPH_OTHER] = {"graph", "other"},      [ROUTE_LIVENESS] = {"status", "/liveness"},
     [ROUTE_READINESS] = {"status", "/readiness"},  [ROUTE_METRICS] = {"status", "/metrics"},
     [ROUTE_STATUS] = {"status", "/status"},        [ROUTE_REFRESH] = {"status", "/refresh"},

@@ -137,6 +137,8 @@ typedef enum {
     ROUTE_OPENAPI_V1,   /* P/v1/openapi */
     ROUTE_OPENAPI,      /* P/openapi */
     ROUTE_GRAPH_DATA,   /* P/graph-data */
+    ROUTE_PATH,         /* P/v1/path */
+    ROUTE_PLAN,         /* P/v1/plan */
     ROUTE_WEB,          /* static files of web.directory */
     ROUTE_GRAPH_OTHER,  /* anything else on the graph port */
     ROUTE_LIVENESS,
