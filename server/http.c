@@ -586,7 +586,8 @@ static enum MHD_Result reply_path(server *s, struct MHD_Connection *conn, server
                                   const char *method, const char *url, const policy_path_query *q,
                                   const policy_plan_input *plan)
 {
-    graph_snapshot *full = graph_snapshot_current();
+    uint64_t gen = graph_snapshot_generation(); /* first: see server_view_get */
+    graph_snapshot *full = graph_snapshot_current(), *view = NULL;
     policy_path *path = NULL;
     cincy_error err = {0};
     char *json = NULL, msg[800];
@@ -596,15 +597,18 @@ static enum MHD_Result reply_path(server *s, struct MHD_Connection *conn, server
     if (!full)
         return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
                            "service_unavailable", "no graph loaded yet");
-    if (policy_path_find(&path, full, q, &err) == CINCY_ERROR || !path ||
+    if (server_view_get(&view, &s->views, full, gen, q->channel, q->arch, &err) < 0 ||
+        policy_path_find_in_view(&path, view, q, &err) == CINCY_ERROR || !path ||
         !(json = path_answer(path, plan))) {
         cincy_log(CINCY_LOG_ERROR, "http", "path search failed: %s",
                   cincy_error_format(&err, msg, sizeof(msg)));
+        graph_snapshot_unref(view);
         graph_snapshot_unref(full);
         policy_path_free(path);
         return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "failed_plugin_execution", "failed to search the path");
     }
+    graph_snapshot_unref(view);
     graph_snapshot_unref(full);
     code = path_status(path->reason);
     policy_path_free(path);

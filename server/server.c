@@ -107,6 +107,7 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
     if (!s)
         return cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
     server_cache_init(&s->cache);
+    server_views_init(&s->views);
     server_metrics_init(&s->metrics);
     pthread_mutex_init(&s->reload_lock, NULL);
     pthread_mutex_init(&s->tar_lock, NULL);
@@ -163,6 +164,7 @@ void server_stop(server *s)
     if (s->status_daemon)
         MHD_stop_daemon(s->status_daemon);
     server_cache_destroy(&s->cache);
+    server_views_destroy(&s->views);
     free(s->openapi);
     server_metrics_destroy(&s->metrics);
     free_served_channels(s);

@@ -81,6 +81,31 @@ typedef struct server_cache {
     server_cache_slot slots[SERVER_CACHE_SLOTS];
 } server_cache;
 
+/* Views path queries search, per (generation, channel, arch) (server/views.c). */
+#define SERVER_VIEWS_SLOTS 32
+
+typedef struct server_view_slot {
+    uint64_t generation;
+    char channel[64];
+    char arch[16];
+    graph_snapshot *view; /* NULL: free */
+    uint64_t used;        /* clock value of the last use */
+} server_view_slot;
+
+typedef struct server_views {
+    pthread_mutex_t lock;
+    uint64_t clock;
+    server_view_slot slots[SERVER_VIEWS_SLOTS];
+} server_views;
+
+void server_views_init(server_views *v);
+void server_views_destroy(server_views *v);
+/* The view of full for channel/arch as a new reference in *out, built with
+ * policy_filter on a miss. generation is the one read before full was taken
+ * (graph_snapshot_generation, then graph_snapshot_current). */
+int server_view_get(graph_snapshot **out, server_views *v, const graph_snapshot *full,
+                    uint64_t generation, const char *channel, const char *arch, cincy_error *err);
+
 void server_cache_init(server_cache *c);
 void server_cache_clear(server_cache *c);   /* drops every body */
 void server_cache_destroy(server_cache *c); /* clear, then free the lock and condition */
@@ -235,6 +260,7 @@ struct server {
     char *openapi;               /* the OpenAPI document for cfg.path_prefix, rendered at start */
     size_t openapi_len;
     server_cache cache;
+    server_views views;
     server_metrics metrics;
     pthread_mutex_t reload_lock; /* one reload at a time; guards the fields below it */
     char **served_channels;      /* "name\0file" of each channel of the graph-data last loaded */

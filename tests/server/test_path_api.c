@@ -95,6 +95,21 @@ Test(server_path, z_stream_and_minor_paths)
     json_decref(j);
 }
 
+/* Views are cached per graph generation: after a reload that drops 4.2.1
+ * from the channel, the same queries see the new graph. */
+Test(server_path, a_reload_is_seen_by_the_next_query)
+{
+    cincy_error err;
+
+    start(1, NULL, 0);
+    assert_hops("channel=stable-4.2&from=4.2.0&to=4.2.1", "4.2.0>4.2.1");
+    assert_hops("channel=stable-4.2&from=4.1.0&to=4.2", "4.1.0>4.2.0 4.2.0>4.2.1");
+    write_graph_data("4.1.0, 4.1.1, 4.2.0");
+    cr_assert_eq(server_reload(srv, &err), 0, "%s", err.msg);
+    assert_reason("channel=stable-4.2&from=4.2.0&to=4.2.1", 404, "to_unknown");
+    assert_hops("channel=stable-4.2&from=4.1.0&to=4.2", "4.1.0>4.2.0");
+}
+
 Test(server_path, risky_edge_avoided_then_accepted)
 {
     json_t *j, *blocking, *b, *risks;
