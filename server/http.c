@@ -326,7 +326,8 @@ static int no_nul(const char *v, size_t len)
  * CINCY_ERROR (logged). */
 /* A relay without graph-data of its own knows only the channels it fetched:
  * its nodes' channel lists name others too, but a query for one of those
- * would see only the part the fetched channels happened to include. */
+ * would see only the part the fetched channels happened to include. Graph
+ * and path queries for such a channel see an empty view. */
 static int relays_unknown_channel(const server *s, const char *channel)
 {
     const server_config *cfg = &s->cfg;
@@ -597,7 +598,8 @@ static enum MHD_Result reply_path(server *s, struct MHD_Connection *conn, server
     if (!full)
         return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
                            "service_unavailable", "no graph loaded yet");
-    if (server_view_get(&view, &s->views, full, gen, q->channel, q->arch, &err) < 0 ||
+    if (server_view_get(&view, &s->views, full, gen, q->channel,
+                        relays_unknown_channel(s, q->channel) ? "" : q->arch, &err) < 0 ||
         policy_path_find_in_view(&path, view, q, &err) == CINCY_ERROR || !path ||
         !(json = path_answer(path, plan))) {
         cincy_log(CINCY_LOG_ERROR, "http", "path search failed: %s",

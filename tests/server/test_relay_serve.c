@@ -163,6 +163,16 @@ Test(server_relay, relayed_channels_answer_like_the_upstream, .fini = relay_stop
         json_decref(j);
         free(g);
     }
+    /* ... and so is a path in it, while one in a relayed channel is found. */
+    r = req("GET", relay_graph, "/api/upgrades_info/v1/path?channel=fast-4.2&from=4.1.0&to=4.2.0",
+            NULL);
+    cr_assert_eq(r.status, 404, "%ld %s", r.status, r.body.data);
+    cr_assert(strstr(r.body.data, "from_unknown"), "%s", r.body.data);
+    stest_resp_free(&r);
+    r = req("GET", relay_graph, "/api/upgrades_info/v1/path?channel=stable-4.2&from=4.1.0&to=4.2.0",
+            NULL);
+    cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body.data);
+    stest_resp_free(&r);
 
     /* The upstream gone: the relay keeps its graph and says why in /status. */
     stop_upstream();
