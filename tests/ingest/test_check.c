@@ -8,20 +8,17 @@
  * parsers, and the exit statuses of the real binary. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <criterion/criterion.h>
 #include <jansson.h>
 
 #include "ingest/ingest.h"
 #include "ingest_test_util.h"
+#include "test_cli.h"
 
 #define CDATA CINCY_SOURCE_DIR "/tests/data/check"
 #define REAL_DATA CINCY_SOURCE_DIR "/config/graph-data"
-
-extern char **environ;
 
 static ingest_check_report *check_ok(const char *dir)
 {
@@ -305,56 +302,26 @@ Test(ingest_check, agrees_with_loader_on_invalid_files)
  * The command: `cincy check [--json] [--strict] DIR`
  */
 
-typedef struct run_result {
-    int code; /* exit status, -1 if killed by a signal */
-    char *out;
-    char *err;
-} run_result;
-
-static run_result run_check(const char *a1, const char *a2, const char *a3)
+/* cincy check a1 [a2 [a3]] (NULLs end the list early). */
+static cli_result run_check(const char *a1, const char *a2, const char *a3)
 {
-    char dir[256], out[512], err[512];
-    char *argv[] = {CINCY_BINARY, "check", (char *)a1, (char *)a2, (char *)a3, NULL};
-    posix_spawn_file_actions_t fa;
-    run_result res;
-    pid_t pid;
-    int status;
+    const char *args[] = {"check", a1, a2, a3, NULL};
 
-    test_tmpdir(dir, sizeof(dir));
-    TEST_SNPRINTF(out, "%s/out", dir);
-    TEST_SNPRINTF(err, "%s/err", dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    cr_assert_eq(posix_spawn(&pid, CINCY_BINARY, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    res.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    res.out = test_slurp(out);
-    res.err = test_slurp(err);
-    cr_assert(res.out && res.err);
-    test_rm_rf(dir);
-    return res;
-}
-
-static void run_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
+    return cli_run(args);
 }
 
 Test(ingest_check, cli_good_dir_exits_0)
 {
-    run_result r = run_check(CDATA "/clean/data", NULL, NULL);
+    cli_result r = run_check(CDATA "/clean/data", NULL, NULL);
 
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
     cr_assert_str_eq(r.out, "0 errors, 0 warnings in " CDATA "/clean/data\n");
-    run_free(&r);
+    cli_free(&r);
 }
 
 Test(ingest_check, cli_bad_dir_exits_1_with_report)
 {
-    run_result r = run_check(CDATA "/cross-file/data", NULL, NULL);
+    cli_result r = run_check(CDATA "/cross-file/data", NULL, NULL);
     char *raw = test_slurp(CDATA "/cross-file/expected");
     char *expected = expand_dir(raw, CDATA "/cross-file/data");
 
@@ -362,12 +329,12 @@ Test(ingest_check, cli_bad_dir_exits_1_with_report)
     cr_assert_str_eq(r.out, expected);
     free(expected);
     free(raw);
-    run_free(&r);
+    cli_free(&r);
 }
 
 Test(ingest_check, cli_json)
 {
-    run_result r = run_check("--json", CDATA "/block-problems/data", NULL);
+    cli_result r = run_check("--json", CDATA "/block-problems/data", NULL);
     json_t *root = json_loads(r.out, 0, NULL);
 
     cr_assert_eq(r.code, 1);
@@ -376,27 +343,27 @@ Test(ingest_check, cli_json)
     cr_assert_eq(json_integer_value(json_object_get(root, "warnings")), 2);
     cr_assert_eq(json_array_size(json_object_get(root, "findings")), 22);
     json_decref(root);
-    run_free(&r);
+    cli_free(&r);
 }
 
 Test(ingest_check, cli_strict_fails_on_warnings)
 {
-    run_result lax = run_check(CDATA "/version-newer/data", NULL, NULL);
-    run_result strict = run_check("--strict", CDATA "/version-newer/data", NULL);
+    cli_result lax = run_check(CDATA "/version-newer/data", NULL, NULL);
+    cli_result strict = run_check("--strict", CDATA "/version-newer/data", NULL);
 
     cr_assert_eq(lax.code, 0);
     cr_assert_eq(strict.code, 1);
     cr_assert_str_eq(strict.out, lax.out);
-    run_free(&lax);
-    run_free(&strict);
+    cli_free(&lax);
+    cli_free(&strict);
 }
 
 Test(ingest_check, cli_usage_and_unreadable_dir_exit_2)
 {
-    run_result missing = run_check("/nonexistent/graph-data", NULL, NULL);
-    run_result none = run_check(NULL, NULL, NULL);
-    run_result two = run_check(CDATA "/clean/data", CDATA "/clean/data", NULL);
-    run_result opt = run_check("--jsn", CDATA "/clean/data", NULL);
+    cli_result missing = run_check("/nonexistent/graph-data", NULL, NULL);
+    cli_result none = run_check(NULL, NULL, NULL);
+    cli_result two = run_check(CDATA "/clean/data", CDATA "/clean/data", NULL);
+    cli_result opt = run_check("--jsn", CDATA "/clean/data", NULL);
 
     cr_assert_eq(missing.code, 2);
     cr_assert_str_eq(missing.out, "");
@@ -408,8 +375,8 @@ Test(ingest_check, cli_usage_and_unreadable_dir_exit_2)
     cr_assert(strstr(two.err, "check takes one graph-data directory"), "%s", two.err);
     cr_assert_eq(opt.code, 2);
     cr_assert(strstr(opt.err, "unknown option '--jsn'"), "%s", opt.err);
-    run_free(&missing);
-    run_free(&none);
-    run_free(&two);
-    run_free(&opt);
+    cli_free(&missing);
+    cli_free(&none);
+    cli_free(&two);
+    cli_free(&opt);
 }

@@ -1,58 +1,14 @@
 /* tests/server/test_cli.c - the `cincy` command line: exit codes, usage,
  * version, and the errors a user sees before anything is served. */
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <criterion/criterion.h>
 
 #include "server_test_util.h"
-
-extern char **environ;
-
-typedef struct cli_result {
-    int code;  /* exit status, or -1 if killed by a signal */
-    char *out; /* stdout */
-    char *err; /* stderr */
-} cli_result;
-
-/* Runs the built binary with args (NULL-terminated, argv[0] excluded). */
-static cli_result run(const char *const *args)
-{
-    char dir[256], out[512], err[512];
-    char *argv[16] = {CINCY_BINARY};
-    posix_spawn_file_actions_t fa;
-    cli_result res;
-    pid_t pid;
-    int status, n = 1;
-
-    for (; args[n - 1]; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    test_tmpdir(dir, sizeof(dir));
-    TEST_SNPRINTF(out, "%s/out", dir);
-    TEST_SNPRINTF(err, "%s/err", dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    cr_assert_eq(posix_spawn(&pid, CINCY_BINARY, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    res.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    res.out = test_slurp(out);
-    res.err = test_slurp(err);
-    test_rm_rf(dir);
-    return res;
-}
+#include "test_cli.h"
 
 static int starts_with(const char *s, const char *prefix)
 {
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static void cli_free(cli_result *r)
-{
-    free(r->out);
-    free(r->err);
 }
 
 Test(server_cli, help)
@@ -60,7 +16,7 @@ Test(server_cli, help)
     const char *variants[][2] = {{"--help", NULL}, {"-h", NULL}, {"help", NULL}};
 
     for (size_t i = 0; i < 3; i++) {
-        cli_result r = run(variants[i]);
+        cli_result r = cli_run(variants[i]);
         cr_assert_eq(r.code, 0, "%s", variants[i][0]);
         cr_assert(starts_with(r.out, "usage: cincy <command> [options]\n"), "%s", r.out);
         cr_assert(strstr(r.out, "  serve ") && strstr(r.out, "--graph-port N") &&
@@ -74,7 +30,7 @@ Test(server_cli, help)
 Test(server_cli, version)
 {
     const char *args[] = {"version", NULL};
-    cli_result r = run(args);
+    cli_result r = cli_run(args);
 
     cr_assert_eq(r.code, 0);
     cr_assert(starts_with(r.out, "cincy 0.1.0 (commit "), "%s", r.out);
@@ -91,25 +47,25 @@ Test(server_cli, unknown_command_and_option_exit_2)
     const char *badport[] = {"serve", "--graph-port", "99999", NULL};
     cli_result r;
 
-    r = run(cmd);
+    r = cli_run(cmd);
     cr_assert_eq(r.code, 2);
     cr_assert_str_eq(r.out, "");
     cr_assert(starts_with(r.err, "cincy: unknown command 'frobnicate'\n\nusage: cincy"), "%s",
               r.err);
     cli_free(&r);
-    r = run(opt);
+    r = cli_run(opt);
     cr_assert_eq(r.code, 2);
     cr_assert(starts_with(r.err, "cincy: unknown option '--port'\n"), "%s", r.err);
     cli_free(&r);
-    r = run(none);
+    r = cli_run(none);
     cr_assert_eq(r.code, 2);
     cr_assert(strstr(r.err, "usage: cincy") != NULL);
     cli_free(&r);
-    r = run(noval);
+    r = cli_run(noval);
     cr_assert_eq(r.code, 2);
     cr_assert(starts_with(r.err, "cincy: option '--config' needs a value\n"), "%s", r.err);
     cli_free(&r);
-    r = run(badport);
+    r = cli_run(badport);
     cr_assert_eq(r.code, 2);
     cr_assert_str_eq(r.err, "cincy: --graph-port: expected a port from 0 to 65535, got '99999'\n");
     cli_free(&r);
@@ -119,13 +75,13 @@ Test(server_cli, serve_without_sources_says_how)
 {
     const char *args[] = {"serve", "--graph-port", "0", "--status-port", "0", NULL};
     const char *half[] = {"serve", "--graph-data", "/x", NULL};
-    cli_result r = run(args);
+    cli_result r = cli_run(args);
 
     cr_assert_eq(r.code, 1);
     cr_assert_str_eq(r.err, "cincy: no graph-data configured: set sources.graph_data in the "
                             "config file (see config/cincy.yaml) or pass --graph-data DIR\n");
     cli_free(&r);
-    r = run(half);
+    r = cli_run(half);
     cr_assert_eq(r.code, 1);
     cr_assert_str_eq(r.err, "cincy: no releases configured: set sources.releases.registry or "
                             "sources.releases.directory in the config file (see "
@@ -140,7 +96,7 @@ Test(server_cli, serve_with_a_bad_config)
     const char *bad[] = {"serve", "--config", path, NULL};
     cli_result r;
 
-    r = run(missing);
+    r = cli_run(missing);
     cr_assert_eq(r.code, 1);
     cr_assert_str_eq(r.err, "cincy: /nonexistent/cincy.yaml: cannot read config file: "
                             "No such file or directory\n");
@@ -149,12 +105,12 @@ Test(server_cli, serve_with_a_bad_config)
     test_tmpdir(dir, sizeof(dir));
     test_write(dir, "cincy.yaml", "graph:\n  port: 8080\n  grpah: 1\n");
     TEST_SNPRINTF(path, "%s/cincy.yaml", dir);
-    r = run(bad);
+    r = cli_run(bad);
     cr_assert_eq(r.code, 1);
     TEST_SNPRINTF(want,
-                   "cincy: %s:3: unknown key 'grpah' in 'graph' (expected one of address, "
-                   "port, path_prefix, threads)\n",
-                   path);
+                  "cincy: %s:3: unknown key 'grpah' in 'graph' (expected one of address, "
+                  "port, path_prefix, threads)\n",
+                  path);
     cr_assert_str_eq(r.err, want);
     cli_free(&r);
     test_rm_rf(dir);
@@ -175,7 +131,7 @@ Test(server_cli, demo_releases)
     test_write(gd, "channels/stable-4.1.yaml", "name: stable-4.1\nversions: [4.1.0, 4.1.1]\n");
     test_write(gd, "blocked-edges/README", "none\n");
     test_write(gd, "raw/metadata.json", "{}\n");
-    r = run(args);
+    r = cli_run(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     TEST_SNPRINTF(want, "cincy: wrote 10 demo release records to %s\n", out);
     cr_assert_str_eq(r.out, want); /* 2 versions x 5 arches */
@@ -187,7 +143,7 @@ Test(server_cli, demo_releases)
     free(text);
     test_rm_rf(dir);
 
-    r = run(missing);
+    r = cli_run(missing);
     cr_assert_eq(r.code, 2);
     cr_assert(starts_with(r.err, "cincy: demo-releases needs --graph-data DIR and --out DIR\n"),
               "%s", r.err);

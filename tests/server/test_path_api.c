@@ -5,12 +5,9 @@
  * 4.1.1 -> 4.2.0 (conditional, TestRisk), 4.2.0 -> 4.2.1, 4.1.1 -> 4.2.1;
  * 4.1.0 -> 4.2.1 is removed by the pure block.
  */
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include "server_fixture.h"
-
-extern char **environ;
+#include "test_cli.h"
 
 #define PATH_API "/api/upgrades_info/v1/path"
 
@@ -195,44 +192,6 @@ Test(server_path, no_graph_yet_is_503)
 /* ---------------------------------------------------------------------------
  * cincy path */
 
-typedef struct cli_result {
-    int code;
-    char *out, *err;
-} cli_result;
-
-/* Runs the built binary with args (NULL-terminated, argv[0] excluded). */
-static cli_result run_cli(const char *const *args)
-{
-    char out[512], err[512];
-    char *argv[24] = {CINCY_BINARY};
-    posix_spawn_file_actions_t fa;
-    cli_result res;
-    pid_t pid;
-    int status, n = 1;
-
-    for (; args[n - 1]; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    TEST_SNPRINTF(out, "%s/cli-out", tmp);
-    TEST_SNPRINTF(err, "%s/cli-err", tmp);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    cr_assert_eq(posix_spawn(&pid, CINCY_BINARY, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    res.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    res.out = test_slurp(out);
-    res.err = test_slurp(err);
-    return res;
-}
-
-static void cli_free(cli_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
 /* Fixture data without a server; the paths of the two directories. */
 static void cli_data(char *gd, size_t gd_size, char *rel, size_t rel_size)
 {
@@ -263,7 +222,7 @@ Test(server_path, cli_table_from_local_data)
     cli_result r;
 
     cli_data(gd, sizeof(gd), rel, sizeof(rel));
-    r = run_cli(args);
+    r = cli_run(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert_str_eq(r.err, "");
     line_starting(line, sizeof(line), r.out, "4.1.1 -> 4.2.0 in");
@@ -277,7 +236,7 @@ Test(server_path, cli_table_from_local_data)
     cli_free(&r);
 
     args[8] = "avoid"; /* the same query with risks avoided: no path, exit 1 */
-    r = run_cli(args);
+    r = cli_run(args);
     cr_assert_eq(r.code, 1, "%s", r.out);
     cr_assert_str_eq(r.out, "");
     cr_assert(strstr(r.err, "cincy: no ") && strstr(r.err, "(no_path)\n"), "%s", r.err);
@@ -301,7 +260,7 @@ Test(server_path, cli_json_is_the_api_answer)
     start(1, NULL, 0); /* same fixture data as the server's */
     snprintf(gd, sizeof(gd), "%s/graph-data", tmp);
     snprintf(rel, sizeof(rel), "%s/releases", tmp);
-    r = run_cli(args);
+    r = cli_run(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     TEST_SNPRINTF(path, PATH_API "?channel=stable-4.2&from=4.1.0&to=4.2");
     api = req("GET", graph_base, path, NULL);
@@ -316,7 +275,7 @@ Test(server_path, cli_json_is_the_api_answer)
     args[8] = "--server";
     args[9] = graph_base;
     args[10] = NULL;
-    r = run_cli(args);
+    r = cli_run(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     api = req("GET", graph_base, path, NULL);
     cr_assert_eq(strncmp(r.out, api.body.data, strlen(api.body.data)), 0, "%s", r.out);
@@ -334,17 +293,17 @@ Test(server_path, cli_usage_errors_exit_2)
     cli_result r;
 
     test_tmpdir(tmp, sizeof(tmp));
-    r = run_cli(missing);
+    r = cli_run(missing);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "cincy: path needs --from VERSION, --to VERSION and "
                                      "--channel NAME\n"),
                        "%s", r.err);
     cli_free(&r);
-    r = run_cli(no_releases);
+    r = cli_run(no_releases);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "cincy: path --data DIR needs --releases DIR\n"), "%s", r.err);
     cli_free(&r);
-    r = run_cli(bad_mode);
+    r = cli_run(bad_mode);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "cincy: --mode: expected standard, eus or ibu, got 'fast'\n"),
                        "%s", r.err);
