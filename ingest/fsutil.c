@@ -236,3 +236,31 @@ void ingest_strv_free(char **items, size_t n)
         free(items[i]);
     free(items);
 }
+
+int ingest_normalise_entry(char *out, size_t size, const char *in, int strip_root)
+{
+    size_t o = 0;
+
+    if (*in == '/' && !strip_root)
+        return -1;
+    while (*in == '/')
+        in++;
+    while (*in) {
+        size_t len = strcspn(in, "/");
+        if (len == 2 && in[0] == '.' && in[1] == '.')
+            return -1;
+        if (len > 0 && !(len == 1 && in[0] == '.')) {
+            if (o + len + 2 > size)
+                return -1;
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, in, len);
+            o += len;
+        }
+        in += len;
+        while (*in == '/')
+            in++;
+    }
+    out[o] = '\0';
+    return 0;
+}

@@ -23,6 +23,11 @@ int ingest_read_file(char **out, size_t *out_len, const char *path, size_t cap, 
                      cincy_error *err);
 
 /* Writes len bytes to path (created or truncated, mode 0644). */
+/* An archive entry's path as plain relative components ("./a//b/" -> "a/b")
+ * in out (size bytes). A leading '/' is dropped when strip_root, else it is
+ * refused. Returns -1 for a ".." component, a refused root or too long a
+ * path: an archive never writes outside the directory it is unpacked in. */
+int ingest_normalise_entry(char *out, size_t size, const char *in, int strip_root);
 int ingest_write_file(const char *path, const char *data, size_t len, cincy_error *err);
 
 /* mkdir -p: creates path and missing parents (mode 0755); existing is fine. */
@@ -108,38 +113,38 @@ int ingest_yaml_version(char **out, ingest_yaml *y, yaml_node_t *node, const cha
  * the records with each other; check_report.c sorts and prints.
  */
 typedef struct ingest_check_entry {
-    char *text;        /* a valid version entry, as written */
-    graph_version v;   /* parsed */
+    char *text;      /* a valid version entry, as written */
+    graph_version v; /* parsed */
     int line;
 } ingest_check_entry;
 
 typedef struct ingest_check_channel {
-    char *file;                  /* "channels/stable-4.16.yaml" */
-    char *name;                  /* NULL when missing or not a usable string */
+    char *file; /* "channels/stable-4.16.yaml" */
+    char *name; /* NULL when missing or not a usable string */
     int name_line;
     ingest_check_entry *entries; /* the valid versions only, file order */
     size_t nentries;
 } ingest_check_channel;
 
 typedef struct ingest_check_block {
-    char *file;        /* "blocked-edges/4.16.0-Foo.yaml" */
-    char *to;          /* NULL when missing or not a version */
+    char *file; /* "blocked-edges/4.16.0-Foo.yaml" */
+    char *to;   /* NULL when missing or not a version */
     graph_version to_v;
     int to_line;
-    char *from;        /* NULL when missing or not a valid regex */
+    char *from; /* NULL when missing or not a valid regex */
     int from_line;
-    int is_risk;       /* has any risk field */
-    graph_risk risk;   /* url/name/message NULL when missing or bad */
+    int is_risk;     /* has any risk field */
+    graph_risk risk; /* url/name/message NULL when missing or bad */
     int url_line, message_line, rules_line;
-    int rules_ok;      /* matchingRules present and every rule valid */
+    int rules_ok; /* matchingRules present and every rule valid */
 } ingest_check_block;
 
 typedef struct ingest_check_ctx {
     ingest_check_report *report;
-    int oom;                          /* sticky: an allocation failed, the report is incomplete */
-    ingest_check_channel *channels;   /* in file-name order */
+    int oom;                        /* sticky: an allocation failed, the report is incomplete */
+    ingest_check_channel *channels; /* in file-name order */
     size_t nchannels, capchannels;
-    ingest_check_block *blocks;       /* in file-name order */
+    ingest_check_block *blocks; /* in file-name order */
     size_t nblocks, capblocks;
 } ingest_check_ctx;
 
@@ -150,8 +155,8 @@ void ingest_check_add(ingest_check_ctx *c, ingest_check_severity sev, const char
 /* Turns a failed ingest_* call into a finding of the given severity (its
  * file, line and message as set in e), or sets c->oom when rc says out of
  * memory. Returns 1 when rc is CINCY_OK, else 0. */
-int ingest_check_note(ingest_check_ctx *c, int rc, const cincy_error *e,
-                      ingest_check_severity sev, const char *field);
+int ingest_check_note(ingest_check_ctx *c, int rc, const cincy_error *e, ingest_check_severity sev,
+                      const char *field);
 
 /* Check one file's text and append its record to c (check_files.c). */
 void ingest_check_channel_file(ingest_check_ctx *c, const char *text, size_t len, const char *rel);
@@ -173,7 +178,7 @@ struct ingest_source {
     char *location;  /* copied from the config */
     char *reference; /* git only; NULL: the remote's HEAD */
     char *cache_dir; /* git and tarball; NULL for a directory */
-    char *etag;          /* tarball URL: validators of the last 200 response */
+    char *etag;      /* tarball URL: validators of the last 200 response */
     char *last_modified;
     ingest_registry_config registry; /* image: a copy; its strings are owned below */
     char *reg_auth_file, *reg_ca_file;
@@ -202,7 +207,6 @@ void ingest_source_prune(const char *dir, const char *keep);
 /* 1 when the top-level entry name of a graph-data tree is one the server
  * reads (version, LICENSE, channels, blocked-edges, raw). */
 int ingest_source_wanted(const char *name);
-
 
 /* 1 when the server reads a file of this name in channels/ or blocked-edges/:
  * its extension matches the reference's unanchored regex `ya+ml` (so `.yaml`

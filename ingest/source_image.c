@@ -55,32 +55,6 @@ static char *split_reference(const char *location, char **ref)
     return strdup(location);
 }
 
-/* Plain relative components ("./a//b/" -> "a/b"); -1 for ".." or too long. */
-static int normalise(char *out, const char *in)
-{
-    size_t o = 0;
-    while (*in == '/')
-        in++;
-    while (*in) {
-        size_t len = strcspn(in, "/");
-        if (len == 2 && in[0] == '.' && in[1] == '.')
-            return -1;
-        if (len > 0 && !(len == 1 && in[0] == '.')) {
-            if (o + len + 2 > IMG_PATH_MAX)
-                return -1;
-            if (o)
-                out[o++] = '/';
-            memcpy(out + o, in, len);
-            o += len;
-        }
-        in += len;
-        while (*in == '/')
-            in++;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 /* A whiteout entry: deletes the named file, or (opaque) the directory's
  * contents from lower layers. sub is the path below the prefix. */
 static void apply_whiteout(const extract_state *st, const char *sub, const char *base)
@@ -134,7 +108,7 @@ static int extract_entry(struct archive *a, struct archive *w, struct archive_en
     size_t plen = strlen(GD_PREFIX), first;
     int type = archive_entry_filetype(e);
 
-    if (!name || normalise(rel, name) < 0)
+    if (!name || ingest_normalise_entry(rel, sizeof(rel), name, 1) < 0)
         return cincy_error_set(err, CINCY_EINVALID, NULL, 0, "image %s: unsafe path '%.200s'",
                                st->where, name ? name : "(none)");
     if (strncmp(rel, GD_PREFIX, plen) != 0 || (rel[plen] != '/' && rel[plen] != '\0'))

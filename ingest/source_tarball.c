@@ -230,33 +230,6 @@ cleanup:
     return error;
 }
 
-/* Rewrites an entry path as plain relative components ("./a//b/" -> "a/b").
- * Returns -1 for an absolute path, a ".." component or a too long path. */
-static int normalise(char *out, const char *in)
-{
-    size_t o = 0;
-    if (*in == '/')
-        return -1;
-    while (*in) {
-        size_t len = strcspn(in, "/");
-        if (len == 2 && in[0] == '.' && in[1] == '.')
-            return -1;
-        if (len > 0 && !(len == 1 && in[0] == '.')) {
-            if (o + len + 2 > TAR_PATH_MAX)
-                return -1;
-            if (o)
-                out[o++] = '/';
-            memcpy(out + o, in, len);
-            o += len;
-        }
-        in += len;
-        while (*in == '/')
-            in++;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 static int open_archive(struct archive **out, const char *path, const ingest_source *src,
                         cincy_error *err)
 {
@@ -296,7 +269,7 @@ static int scan_archive(char **prefix, const char *path, const ingest_source *sr
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
         size_t first;
-        if (!name || normalise(rel, name) < 0) {
+        if (!name || ingest_normalise_entry(rel, sizeof(rel), name, 0) < 0) {
             error = cincy_error_set(err, CINCY_EINVALID, NULL, 0, "tarball '%s': unsafe path '%s'",
                                     src->location, name ? name : "(none)");
             goto cleanup;
@@ -374,7 +347,8 @@ static int extract_archive(const char *path, const char *dir, const char *prefix
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *sub = rel;
         int type = archive_entry_filetype(e);
-        if (normalise(rel, archive_entry_pathname(e)) < 0) { /* scan_archive saw it: cannot be */
+        if (ingest_normalise_entry(rel, sizeof(rel), archive_entry_pathname(e), 0) <
+            0) { /* scan_archive saw it: cannot be */
             error = cincy_error_set(err, CINCY_EINVALID, NULL, 0, "tarball '%s': unsafe path",
                                     src->location);
             goto cleanup;

@@ -9,31 +9,9 @@
 #include <unistd.h>
 
 #include "policy_test_util.h"
+#include "test_fs.h"
 
 #define PATH_GRAPH_DATA CINCY_SOURCE_DIR "/config/graph-data"
-
-static void path_rm_rf(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *de;
-
-    if (lstat(path, &st) < 0)
-        return;
-    if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
-        while ((de = readdir(d)) != NULL) {
-            char sub[4096];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            path_rm_rf(sub);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* The full graph of the bundled data (as tests/policy/test_full.c builds it). */
 static graph_snapshot *path_full(void)
@@ -56,7 +34,7 @@ static graph_snapshot *path_full(void)
     }
     cr_assert_eq(ingest_releases_load_dir(&rs, dir, &e), 0, "%s", tu_fmt(&e));
     if (tmp[0])
-        path_rm_rf(tmp);
+        test_rm_rf(tmp);
     cr_assert_eq(policy_build(&full, rs, gd, NULL, &e), 0, "%s", tu_fmt(&e));
     ingest_releases_free(rs);
     ingest_graph_data_free(gd);
