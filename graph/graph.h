@@ -208,6 +208,14 @@ size_t graph_snapshot_cond_count(const graph_snapshot *s);      /* number of gro
 const graph_cond_group *graph_snapshot_cond_group(const graph_snapshot *s, size_t i);
 size_t graph_snapshot_cond_edge_count(const graph_snapshot *s); /* pairs over all groups */
 
+/* One side table a snapshot carries for the layer that built it (policy
+ * keeps the edges graph-data removed there, policy_removed_edges). attach
+ * may be called only by the code that froze s, before s is shared: it is the
+ * one write to a snapshot after freeze. data is freed with free_fn (may be
+ * NULL) when s is, or when a later attach replaces it. */
+void graph_snapshot_attach(graph_snapshot *s, void *data, void (*free_fn)(void *));
+const void *graph_snapshot_attachment(const graph_snapshot *s); /* NULL when none */
+
 /* The served snapshot. graph_snapshot_current returns a new reference (NULL
  * before the first publish); unref it once the response is written.
  * graph_snapshot_publish takes over the caller's reference and unrefs the old
@@ -224,6 +232,17 @@ typedef enum {
     GRAPH_JSON_V1,     /* {"version":1,"nodes","edges","conditionalEdges"} */
     GRAPH_JSON_LEGACY, /* {"version":1,"nodes","edges"}: no conditionalEdges */
 } graph_json_flavor;
+
+/* jansson and out of memory (graph/json_oom.c). jansson reports a failed
+ * allocation inside a parse as a syntax error, or not at all (a value can
+ * come back with members missing). Code that parses JSON calls
+ * graph_json_oom_reset() before json_loadb and graph_json_oom_seen() after:
+ * 1 means a jansson allocation on this thread failed in between, so the
+ * result must be dropped and reported as out of memory. The first reset
+ * installs jansson allocator hooks (malloc and free plus the flag) for the
+ * whole process. Thread: any (the flag is per thread). */
+void graph_json_oom_reset(void);
+int graph_json_oom_seen(void);
 
 /* Serialises s into a new malloc'd, NUL-terminated compact JSON string.
  * Fields are in the reference's order (version, nodes, edges, conditionalEdges;

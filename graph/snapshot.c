@@ -51,6 +51,8 @@ struct graph_snapshot {
     graph_risk *risks;       /* each distinct risk once; owns the strings */
     size_t nrisks;
     graph_strpool meta_keys; /* every metadata key once (no lookup slots) */
+    void *attachment;        /* graph_snapshot_attach's data, or NULL */
+    void (*attachment_free)(void *);
 };
 
 /* Scratch state of one freeze. Node indices are "old" (builder) or "new"
@@ -102,10 +104,16 @@ static int order_nodes(freeze_ctx *c)
     if (!s || !c->newidx)
         goto cleanup;
     for (size_t i = 0; i < b->nnodes; i++) {
+        int parsed;
+
         c->newidx[i] = NO_NODE;
         if (!b->nodes[i].payload)
             continue; /* a placeholder: referenced but never released */
-        s[n].valid = graph_version_parse(&s[n].v, b->nodes[i].version, NULL) == CINCY_OK;
+        /* Out of memory must fail the freeze: taken for "not a version", it
+         * would sort the node after every valid one. */
+        if ((parsed = graph_version_parse(&s[n].v, b->nodes[i].version, NULL)) == CINCY_ERROR)
+            goto cleanup;
+        s[n].valid = parsed == CINCY_OK;
         s[n].text = b->nodes[i].version;
         s[n].old = (uint32_t)i;
         n++;
@@ -484,6 +492,8 @@ static int take_nodes(graph_snapshot *s, freeze_ctx *c)
 
 static void snapshot_free(graph_snapshot *s)
 {
+    if (s->attachment_free)
+        s->attachment_free(s->attachment);
     for (size_t i = 0; i < s->nnodes; i++) {
         free(s->nodes[i].version);
         free(s->nodes[i].payload);
@@ -543,6 +553,19 @@ cleanup:
 
 /* ---------------------------------------------------------------------------
  * Accessors */
+
+void graph_snapshot_attach(graph_snapshot *s, void *data, void (*free_fn)(void *))
+{
+    if (s->attachment_free)
+        s->attachment_free(s->attachment);
+    s->attachment = data;
+    s->attachment_free = free_fn;
+}
+
+const void *graph_snapshot_attachment(const graph_snapshot *s)
+{
+    return s->attachment;
+}
 
 graph_snapshot *graph_snapshot_ref(graph_snapshot *s)
 {

@@ -34,6 +34,8 @@ static void ctx_free(policy_ctx *ctx)
     policy_strmap_free(&ctx->bases);
     free(ctx->risks);
     free(ctx->risk_shared);
+    free(ctx->node_pure);
+    free(ctx->removed);
     policy_strmap_free(&ctx->risk_pairs);
     policy_regex_cache_free(&ctx->regexes);
     graph_builder_free(ctx->b);
@@ -379,7 +381,8 @@ int policy_build_run(graph_snapshot **out, policy_ctx *ctx, policy_stats *stats,
     const ingest_graph_data *gd = ctx->gd;
     graph_snapshot *snap = NULL;
     struct timespec t0, t1;
-    int error;
+    char **versions = NULL;
+    int error, oom = 0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((error = graph_builder_new(&ctx->b)) < 0) {
@@ -403,10 +406,21 @@ int policy_build_run(graph_snapshot **out, policy_ctx *ctx, policy_stats *stats,
     if ((!ctx->relay && (error = run_pass(ctx, "labels", policy_apply_labels, err)) < 0) ||
         (error = run_pass(ctx, "served-metadata", check_served_metadata, err)) < 0)
         goto cleanup;
+    if (!(versions = policy_removed_versions(ctx, &oom)) && oom) {
+        error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
+        goto cleanup;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     error = graph_builder_freeze(&snap, ctx->b, err);
     cincy_log(CINCY_LOG_DEBUG, "policy", "pass done\tpass=freeze ms=%.1f", elapsed_ms(&t1));
     ctx->b = NULL; /* freed by freeze, success or not */
+    /* Attach frees versions in any case (snap NULL: nothing to attach to). */
+    if (policy_removed_attach(error == CINCY_OK ? snap : NULL, ctx, versions) < 0 &&
+        error == CINCY_OK) {
+        graph_snapshot_unref(snap);
+        error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
+    }
+    versions = NULL; /* attach frees them */
     if (error < 0)
         goto cleanup;
 
@@ -427,6 +441,11 @@ int policy_build_run(graph_snapshot **out, policy_ctx *ctx, policy_stats *stats,
               ctx->skipped_edges, elapsed_ms(&t0));
     *out = snap;
 cleanup:
+    if (versions) { /* freeze was not reached */
+        for (size_t i = 0; i < 2 * ctx->nremoved; i++)
+            free(versions[i]);
+        free(versions);
+    }
     ctx_free(ctx);
     return error;
 }

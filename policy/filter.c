@@ -22,7 +22,7 @@ static int is_space(char c)
 }
 
 /* 1 when the comma-separated list holds token exactly, entries trimmed. */
-static int list_has(const char *list, const char *token)
+int policy_list_has(const char *list, const char *token)
 {
     size_t tlen = strlen(token);
 
@@ -47,7 +47,7 @@ static int list_has(const char *list, const char *token)
 
 /* version without the build identifiers equal to arch ("4.14.1+amd64" ->
  * "4.14.1", "4.2.10-s390x+s390x" -> "4.2.10-s390x"), malloc'd. */
-static char *strip_arch(const char *version, const char *arch)
+char *policy_strip_arch(const char *version, const char *arch)
 {
     const char *plus = strchr(version, '+');
     size_t alen = strlen(arch), pos;
@@ -81,7 +81,7 @@ static char *strip_arch(const char *version, const char *arch)
 static int copy_node(graph_builder *b, size_t *out, const graph_snapshot *full, size_t i,
                      const char *arch, cincy_error *err)
 {
-    char *version = strip_arch(graph_snapshot_node_version(full, i), arch);
+    char *version = policy_strip_arch(graph_snapshot_node_version(full, i), arch);
     size_t node, nmeta = graph_snapshot_meta_count(full, i);
     int error;
 
@@ -164,8 +164,8 @@ int policy_filter(graph_snapshot **out, const graph_snapshot *full, const char *
     }
     for (size_t i = 0; i < n; i++) {
         map[i] = NO_NODE;
-        if (!list_has(graph_snapshot_meta_get(full, i, POLICY_KEY_CHANNELS), channel) ||
-            !list_has(graph_snapshot_meta_get(full, i, POLICY_KEY_ARCH), arch))
+        if (!policy_list_has(graph_snapshot_meta_get(full, i, POLICY_KEY_CHANNELS), channel) ||
+            !policy_list_has(graph_snapshot_meta_get(full, i, POLICY_KEY_ARCH), arch))
             continue;
         if ((error = copy_node(b, &map[i], full, i, arch, err)) < 0)
             goto cleanup;

@@ -38,8 +38,11 @@ int policy_apply_raw_metadata(policy_ctx *ctx, cincy_error *err)
         const ingest_raw_meta *rm = &ctx->gd->raw[i];
         const policy_bucket *bk;
         graph_version v;
+        int error = graph_version_parse(&v, rm->version ? rm->version : "", NULL);
 
-        if (graph_version_parse(&v, rm->version ? rm->version : "", NULL) < 0) {
+        if (error == CINCY_ERROR) /* out of memory: skipping would drop the key silently */
+            return oom(err);
+        if (error < 0) {
             cincy_log(CINCY_LOG_WARN, "policy", "raw metadata key is not a version\tversion=%s",
                       rm->version ? rm->version : "");
             continue; /* the reference ignores such keys */
@@ -60,8 +63,17 @@ int policy_apply_raw_metadata(policy_ctx *ctx, cincy_error *err)
     return CINCY_OK;
 }
 
+/* Sets remove_regex of block bi on node, remembering bi so the labels pass
+ * can say which file removed an edge (policy/removed.c). */
+static int block_node(policy_ctx *ctx, size_t node, size_t bi)
+{
+    ctx->node_pure[node] = bi + 1;
+    return graph_builder_meta_set(ctx->b, node, POLICY_KEY_PREV_REMOVE_REGEX,
+                                  ctx->gd->blocks[bi].from);
+}
+
 /* Sets remove_regex on the node named exactly text, if there is one. */
-static int block_exact(policy_ctx *ctx, const graph_version *v, const char *from)
+static int block_exact(policy_ctx *ctx, const graph_version *v, size_t bi)
 {
     char *text = graph_version_format(v);
     size_t node;
@@ -70,7 +82,7 @@ static int block_exact(policy_ctx *ctx, const graph_version *v, const char *from
     if (!text)
         return CINCY_ERROR;
     if (graph_builder_find(ctx->b, text, &node) == CINCY_OK)
-        error = graph_builder_meta_set(ctx->b, node, POLICY_KEY_PREV_REMOVE_REGEX, from);
+        error = block_node(ctx, node, bi);
     free(text);
     return error;
 }
@@ -78,28 +90,28 @@ static int block_exact(policy_ctx *ctx, const graph_version *v, const char *from
 /* One pure block (§2.5). Target set: `to` with a build names one node; the
  * legacy "x.y.z-s390x" names itself and its +s390x node; otherwise `to` with
  * every build in the graph, which is exactly the nodes in its base bucket. */
-static int apply_pure_block(policy_ctx *ctx, const ingest_block *blk, cincy_error *err)
+static int apply_pure_block(policy_ctx *ctx, size_t bi, cincy_error *err)
 {
+    const ingest_block *blk = &ctx->gd->blocks[bi];
     graph_version to;
     int error;
 
     if ((error = parse_data_version(&to, blk->to, blk->file, "to", err)) < 0)
         return error;
     if (to.build) {
-        error = block_exact(ctx, &to, blk->from);
+        error = block_exact(ctx, &to, bi);
     } else if (to.pre && strcmp(to.pre, "s390x") == 0) {
         char s390x[] = "s390x";
-        if ((error = block_exact(ctx, &to, blk->from)) == CINCY_OK) {
+        if ((error = block_exact(ctx, &to, bi)) == CINCY_OK) {
             to.build = s390x; /* borrowed for formatting only */
-            error = block_exact(ctx, &to, blk->from);
+            error = block_exact(ctx, &to, bi);
             to.build = NULL;
         }
     } else {
         const policy_bucket *bk;
         if ((error = policy_bucket_of(&bk, ctx, &to)) == CINCY_OK) {
             for (size_t n = 0; bk && n < bk->n && error == CINCY_OK; n++)
-                error = graph_builder_meta_set(ctx->b, bk->nodes[n], POLICY_KEY_PREV_REMOVE_REGEX,
-                                               blk->from);
+                error = block_node(ctx, bk->nodes[n], bi);
         }
     }
     graph_version_clear(&to);
@@ -108,11 +120,13 @@ static int apply_pure_block(policy_ctx *ctx, const ingest_block *blk, cincy_erro
 
 int policy_apply_pure_blocks(policy_ctx *ctx, cincy_error *err)
 {
+    size_t nnodes = graph_builder_node_count(ctx->b);
     int error;
 
+    if (!(ctx->node_pure = calloc(nnodes ? nnodes : 1, sizeof(*ctx->node_pure))))
+        return oom(err);
     for (size_t i = 0; i < ctx->gd->nblocks; i++) {
-        const ingest_block *blk = &ctx->gd->blocks[i];
-        if (!blk->is_risk && (error = apply_pure_block(ctx, blk, err)) < 0)
+        if (!ctx->gd->blocks[i].is_risk && (error = apply_pure_block(ctx, i, err)) < 0)
             return error;
     }
     return CINCY_OK;

@@ -46,13 +46,16 @@ static int resolve_item(size_t *other, int *found, policy_ctx *ctx, size_t node,
     const char *arch = graph_builder_meta_get(ctx->b, node, POLICY_KEY_ARCH);
     graph_version v;
     char *text;
+    int error;
 
     *found = 0;
     if (!arch) {
         *found = graph_builder_find(ctx->b, item, other) == CINCY_OK;
         return CINCY_OK;
     }
-    if (graph_version_parse(&v, item, NULL) < 0)
+    if ((error = graph_version_parse(&v, item, NULL)) == CINCY_ERROR)
+        return oom(err); /* not "not a valid version" */
+    if (error < 0)
         return cincy_error_set(err, CINCY_EINVALID, NULL, 0,
                                "node %s: label %s: item '%.100s' is not a valid version",
                                graph_builder_node_version(ctx->b, node), key, item);
@@ -149,6 +152,28 @@ static int pass_csv(policy_ctx *ctx, const char *key, label_dir dir, int add, ci
     return CINCY_OK;
 }
 
+/* Records the incoming edges of node that its pure block's regex matches:
+ * the whole remove_regex (the pure block's, then risks' joined with '|')
+ * removes them next. Edges a risk keeps as conditional pairs are told apart
+ * after freeze (policy_removed_attach). */
+static int note_pure(policy_ctx *ctx, size_t node, cincy_error *err)
+{
+    const ingest_block *blk = &ctx->gd->blocks[ctx->node_pure[node] - 1];
+    policy_regex *r = NULL;
+    size_t n;
+    const size_t *in;
+    int error;
+
+    if ((error = policy_regex_get(&r, &ctx->regexes, blk->from ? blk->from : "", err)) < 0)
+        return error == CINCY_EINVALID ? CINCY_OK : error; /* the pass below names it */
+    in = graph_builder_incoming(ctx->b, node, &n);
+    for (size_t i = 0; i < n; i++) { /* noting changes no edge: in stays valid */
+        if (policy_regex_match(r, ctx->b, in[i]) && policy_removed_note(ctx, in[i], node) < 0)
+            return oom(err);
+    }
+    return CINCY_OK;
+}
+
 /* previous.remove_regex: the value is one regex (risks may have joined
  * several with '|', which is still one regex); exactly ".*" removes all. */
 static int pass_remove_regex(policy_ctx *ctx, cincy_error *err)
@@ -171,7 +196,8 @@ static int pass_remove_regex(policy_ctx *ctx, cincy_error *err)
             }
             return error;
         }
-        if ((error = remove_incoming(ctx, n, r->match_all ? NULL : r, err)) < 0)
+        if ((ctx->node_pure && ctx->node_pure[n] && (error = note_pure(ctx, n, err)) < 0) ||
+            (error = remove_incoming(ctx, n, r->match_all ? NULL : r, err)) < 0)
             return error;
     }
     return CINCY_OK;

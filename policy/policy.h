@@ -59,6 +59,51 @@ int policy_build(graph_snapshot **out, const ingest_releases *releases,
 int policy_build_upstream(graph_snapshot **out, const ingest_upstream_graph *up,
                           const ingest_graph_data *gd, policy_stats *stats, cincy_error *err);
 
+/* ---------------------------------------------------------------------------
+ * Edges removed by graph-data (issue 8; docs/web-api.md). policy_build keeps,
+ * in the snapshot it returns, every edge a pure block (blocked-edges entry
+ * with only `to` and `from`) removed, so a client can be told why an update
+ * it expected is missing. Edges a risk keeps as conditional pairs (Q8) are
+ * not listed: they are served. A relay (policy_build_upstream, gd NULL) has
+ * none. Memory: 12 bytes an edge plus three strings per block that removed
+ * something. */
+typedef struct policy_removal {
+    char *file;       /* "blocked-edges/4.16.0-pure.yaml" */
+    char *from_regex; /* the entry's `from` */
+    char *reason;     /* the file's comment lines joined with ' ', or NULL (a pure
+                       * entry has no other field to say why) */
+} policy_removal;
+
+typedef struct policy_removed_edge {
+    uint32_t from, to; /* node indices of the full snapshot */
+    uint32_t removal;  /* index in policy_removed.removals */
+} policy_removed_edge;
+
+typedef struct policy_removed {
+    policy_removed_edge *edges; /* sorted by (to, from) index, i.e. semver order */
+    size_t nedges;
+    policy_removal *removals;
+    size_t nremovals;
+} policy_removed;
+
+/* The table of full (a snapshot from policy_build*), or NULL when no edge was
+ * removed. Borrowed: lives as long as full. Thread: any. */
+const policy_removed *policy_removed_edges(const graph_snapshot *full);
+/* {"channel","arch","edges":[{"from","to","file","from_regex","reason"}]}:
+ * the removed edges whose both ends are in the channel/arch view, versions
+ * without "+arch", ordered by (to, from). A new malloc'd compact JSON string,
+ * NULL on out of memory. channel and arch must be valid (policy_*_valid). */
+char *policy_removed_json(const graph_snapshot *full, const char *channel, const char *arch);
+
+/* {"channels":[{"name","arches":[...]}],"arches":[...],"default_channel"}:
+ * every channel a node of full lists (only those named in only[0..nonly)
+ * when only is not NULL), sorted by the name before its last '-', then the
+ * dotted version after it numerically (stable-4.9 < stable-4.10); each with
+ * the sorted arches of its nodes. default_channel is the stable-4.y with
+ * the highest y, else the first channel, else null. A new malloc'd compact
+ * JSON string, NULL on out of memory. */
+char *policy_channels_json(const graph_snapshot *full, char *const *only, size_t nonly);
+
 /* Request parameter checks, as the reference: channel ^[0-9a-z\-\.]+$,
  * arch ^[0-9a-z]+$. Return 1 when valid. */
 int policy_channel_valid(const char *channel);

@@ -97,7 +97,34 @@ typedef struct policy_ctx {
     int upstream_names;    /* risk_pairs holds "from>to>name" of upstream risks too */
     size_t skipped_edges;  /* previous/next entries naming no node */
     size_t risk_refs;      /* risks attached to pairs (each a deep copy) */
+    size_t *node_pure;     /* node -> 1 + index in gd->blocks of the pure block in effect
+                            * on it (the last one applied, Q7), 0 for none */
+    struct policy_removal_note *removed; /* edges pure blocks removed (policy/removed.c) */
+    size_t nremoved, cap_removed;
 } policy_ctx;
+
+/* One edge a pure block removed, in builder indices (policy/removed.c). */
+typedef struct policy_removal_note {
+    size_t from, to, block; /* block: index in gd->blocks */
+} policy_removal_note;
+
+/* Records that the pure block in effect on node `to` removes the edge from
+ * `from` (called by the labels pass before it removes the edge). */
+int policy_removed_note(policy_ctx *ctx, size_t from, size_t to);
+/* Version strings of the recorded edges, taken before freeze frees the
+ * builder: 2 * ctx->nremoved malloc'd strings (from, to), or NULL with
+ * nothing recorded or out of memory (*oom set). */
+char **policy_removed_versions(policy_ctx *ctx, int *oom);
+/* Attaches the removed-edge table to snap (just frozen, not shared yet).
+ * Takes versions (from policy_removed_versions) and frees it. Edges that
+ * survived as conditional pairs (Q8) are left out. Returns 0 or CINCY_ERROR. */
+int policy_removed_attach(graph_snapshot *snap, policy_ctx *ctx, char **versions);
+
+/* 1 when the comma-separated list holds token exactly, entries trimmed (filter.c). */
+int policy_list_has(const char *list, const char *token);
+/* version without the build identifier equal to arch ("4.14.1+amd64" -> "4.14.1"),
+ * malloc'd; NULL on out of memory (filter.c). */
+char *policy_strip_arch(const char *version, const char *arch);
 
 /* Canonical text of v without its build ("4.2.10-s390x"), malloc'd; NULL on OOM. */
 char *policy_version_base(const graph_version *v);

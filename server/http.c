@@ -1,5 +1,6 @@
 /* server/http.c - the graph listener: P/v1/graph, P/graph, P/v1/openapi,
- * P/openapi, P/graph-data, P/v1/path, P/v1/plan and the web page.
+ * P/openapi, P/graph-data, P/v1/path, P/v1/plan, P/v1/channels, P/v1/blocked
+ * and the web page.
  *
  * The reference wraps its whole application in a CORS layer, so a preflight
  * is answered before routing and every other answer carries the CORS Vary
@@ -175,6 +176,10 @@ static server_route match_graph_route(const server *s, const char *url)
         return ROUTE_PATH;
     if (!strcmp(url, "/v1/plan"))
         return ROUTE_PLAN;
+    if (!strcmp(url, "/v1/channels"))
+        return ROUTE_CHANNELS;
+    if (!strcmp(url, "/v1/blocked"))
+        return ROUTE_BLOCKED;
     return ROUTE_GRAPH_OTHER;
 }
 
@@ -318,6 +323,19 @@ static int no_nul(const char *v, size_t len)
     return memchr(v, '\0', len) == NULL;
 }
 
+/* 1 when the decoded value is also valid UTF-8. The path answer quotes
+ * from and to back, and JSON cannot hold other bytes: without this check a
+ * stray %FF made the answer fail to render (a 500; found by fuzz_path). */
+static int utf8_text(const char *v, size_t len)
+{
+    size_t n = 0;
+    char *copy = no_nul(v, len) ? server_utf8_lossy(v, len, &n) : NULL;
+    int same = copy && n == len && memcmp(copy, v, len) == 0;
+
+    free(copy);
+    return same;
+}
+
 /* ---------------------------------------------------------------------------
  * The graph */
 
@@ -393,7 +411,7 @@ static struct MHD_Response *not_modified_length(struct MHD_Response *r, size_t l
  * reference to the body and MHD drops it once the bytes are sent. */
 static enum MHD_Result reply_body(server *s, struct MHD_Connection *conn, server_route route,
                                   const char *method, const char *url, const char *type,
-                                  server_body *body)
+                                  const char *cache_control, server_body *body)
 {
     int gz = body->gz && server_accepts_gzip(request_header(conn, "Accept-Encoding"));
     const char *etag = gz ? body->etag_gz : body->etag;
@@ -404,7 +422,7 @@ static enum MHD_Result reply_body(server *s, struct MHD_Connection *conn, server
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         r = not_modified_length(r, gz ? body->gz_len : body->len);
         r = with_header(r, MHD_HTTP_HEADER_ETAG, etag); /* MHD copies: body may go after */
-        r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, GRAPH_CACHE_CONTROL);
+        r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
         ret = graph_reply(s, conn, route, method, url, MHD_HTTP_NOT_MODIFIED, GRAPH_VARY, r);
         server_body_unref(body);
         return ret;
@@ -421,7 +439,7 @@ static enum MHD_Result reply_body(server *s, struct MHD_Connection *conn, server
     r = with_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     r = with_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, gz ? "gzip" : NULL);
     r = with_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, GRAPH_CACHE_CONTROL);
+    r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
     return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, GRAPH_VARY, r);
 }
 
@@ -442,7 +460,7 @@ static enum MHD_Result reply_graph(server *s, struct MHD_Connection *conn, serve
     if (error < 0)
         return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "failed_plugin_execution", "failed to build the graph");
-    return reply_body(s, conn, route, method, url, type, body);
+    return reply_body(s, conn, route, method, url, type, GRAPH_CACHE_CONTROL, body);
 }
 
 static enum MHD_Result handle_graph(server *s, struct MHD_Connection *conn, server_route route,
@@ -647,10 +665,10 @@ static enum MHD_Result handle_path(server *s, struct MHD_Connection *conn, serve
                                !strcmp(bad, "risks") ? "is not avoid or accept"
                                                      : "is not standard, eus or ibu");
     }
-    if (p.from.v && !no_nul(p.from.v, p.from.len))
+    if (p.from.v && !utf8_text(p.from.v, p.from.len))
         return reply_bad_value(s, conn, route, method, url, "from", p.from.v, p.from.len,
                                "is not a version");
-    if (p.to.v && !no_nul(p.to.v, p.to.len))
+    if (p.to.v && !utf8_text(p.to.v, p.to.len))
         return reply_bad_value(s, conn, route, method, url, "to", p.to.v, p.to.len,
                                "is not a version, 4.y or latest");
     q.channel = p.channel.v;
@@ -728,30 +746,137 @@ static enum MHD_Result handle_graph_data(server *s, struct MHD_Connection *conn,
 }
 
 /* ---------------------------------------------------------------------------
- * The web page */
+ * What the web page asks besides the graph (docs/web-api.md): P/v1/channels
+ * and P/v1/blocked. Both are rendered once per graph generation into the
+ * response cache, under keys no channel name can take ('/' is not allowed
+ * in one), and answered like a graph body: ETag, gzip, 304. */
+
+#define CHANNELS_KEY "/channels"
+#define BLOCKED_KEY "blocked/" /* + channel; arch is the cache's second key */
+
+static int is_get_or_head(const char *method)
+{
+    return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+}
+
+/* A relay without graph-data answers only the channels it fetched (see
+ * relays_unknown_channel); NULL means every channel the graph names. */
+static char *const *relay_channels(const server *s, size_t *n)
+{
+    const server_config *cfg = &s->cfg;
+
+    *n = 0;
+    if (!cfg->upstream_url || cfg->graph_data_kind != SERVER_GRAPH_DATA_DIRECTORY ||
+        cfg->graph_data_dir)
+        return NULL;
+    *n = cfg->upstream_channels.n;
+    return cfg->upstream_channels.items;
+}
+
+/* server_render_fn for both routes: key is CHANNELS_KEY or BLOCKED_KEY +
+ * the requested channel. */
+static int render_web_api(server_body **out, const char *key, const char *arch, void *ctx)
+{
+    const server *s = ctx;
+    graph_snapshot *full = graph_snapshot_current();
+    char *json = NULL;
+    size_t n;
+
+    if (!full)
+        return CINCY_ENOTFOUND;
+    if (!strcmp(key, CHANNELS_KEY)) {
+        char *const *only = relay_channels(s, &n);
+        json = policy_channels_json(full, only, n);
+    } else {
+        json = policy_removed_json(full, key + strlen(BLOCKED_KEY), arch);
+    }
+    graph_snapshot_unref(full);
+    if (!json) {
+        cincy_log(CINCY_LOG_ERROR, "http", "rendering %s failed: out of memory", key);
+        return CINCY_ERROR;
+    }
+    *out = server_body_new(json, strlen(json), 1);
+    free(json);
+    return *out ? 0 : CINCY_ERROR;
+}
+
+static enum MHD_Result reply_web_api(server *s, struct MHD_Connection *conn, server_route route,
+                                     const char *method, const char *url, const char *key,
+                                     const char *arch)
+{
+    uint64_t gen = graph_snapshot_generation(); /* first, as for the graph */
+    server_body *body = NULL;
+    int error = gen ? server_cache_fetch(&body, &s->cache, gen, key, arch, render_web_api, s)
+                    : CINCY_ENOTFOUND;
+
+    if (error == CINCY_ENOTFOUND)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "service_unavailable", "no graph loaded yet");
+    if (error < 0)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "failed_plugin_execution", "failed to build the answer");
+    return reply_body(s, conn, route, method, url, CT_JSON, GRAPH_CACHE_CONTROL, body);
+}
+
+static enum MHD_Result handle_channels(server *s, struct MHD_Connection *conn, const char *method,
+                                       const char *url)
+{
+    if (!is_get_or_head(method))
+        return reply_empty(s, conn, ROUTE_CHANNELS, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
+                           "GET, HEAD");
+    return reply_web_api(s, conn, ROUTE_CHANNELS, method, url, CHANNELS_KEY, "");
+}
+
+static enum MHD_Result handle_blocked(server *s, struct MHD_Connection *conn, const char *method,
+                                      const char *url)
+{
+    const server_route route = ROUTE_BLOCKED;
+    graph_params p = {NULL, 0, "amd64", 5, 0};
+    enum MHD_Result ret;
+    char *key;
+
+    if (!is_get_or_head(method))
+        return reply_empty(s, conn, route, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD");
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+    if (!p.has_channel)
+        return reply_error(s, conn, route, method, url, MHD_HTTP_BAD_REQUEST, "missing_params",
+                           "mandatory client parameters missing: channel");
+    if (!no_nul(p.channel, p.channel_len) || !policy_channel_valid(p.channel))
+        return reply_invalid_param(s, conn, route, method, url, "channel", p.channel, p.channel_len,
+                                   CHANNEL_REGEX);
+    if (!no_nul(p.arch, p.arch_len) || !policy_arch_valid(p.arch))
+        return reply_invalid_param(s, conn, route, method, url, "arch", p.arch, p.arch_len,
+                                   ARCH_REGEX);
+    /* A key past the cache's size is rendered uncached by server_cache_fetch. */
+    if (!(key = malloc(strlen(BLOCKED_KEY) + p.channel_len + 1)))
+        return MHD_NO;
+    sprintf(key, "%s%s", BLOCKED_KEY, p.channel);
+    ret = reply_web_api(s, conn, route, method, url, key, p.arch);
+    free(key);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------------
+ * The web page: an exact match in the table read at start (server/web.c),
+ * nothing else. index.html is revalidated on every load (it names the other
+ * files); the rest may be kept a little while. */
+
+#define WEB_CACHE_INDEX "no-cache"
+#define WEB_CACHE_ASSET "public, max-age=300"
 
 static enum MHD_Result handle_web(server *s, struct MHD_Connection *conn, const char *method,
                                   const char *url)
 {
-    struct MHD_Response *r;
-    const char *type;
-    uint64_t size;
-    int fd;
+    const server_web_file *f = server_web_find(s->web, url);
 
-    if (!s->web_ok || server_web_open(s, url, &fd, &size, &type) < 0)
+    if (!f)
         return reply_empty(s, conn, ROUTE_GRAPH_OTHER, method, url, MHD_HTTP_NOT_FOUND, NULL);
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        close(fd);
+    if (!is_get_or_head(method))
         return reply_empty(s, conn, ROUTE_WEB, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
                            "GET, HEAD");
-    }
-    r = MHD_create_response_from_fd(size, fd); /* owns fd from here, but not on failure */
-    if (!r) {
-        close(fd);
-        return MHD_NO;
-    }
-    r = with_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    return graph_reply(s, conn, ROUTE_WEB, method, url, MHD_HTTP_OK, CORS_VARY, r);
+    return reply_body(s, conn, ROUTE_WEB, method, url, f->type,
+                      !strcmp(f->path, "/index.html") ? WEB_CACHE_INDEX : WEB_CACHE_ASSET,
+                      server_body_ref(f->body));
 }
 
 /* 1 when the request announces a body (which no cincy route reads). */
@@ -777,6 +902,18 @@ int server_request_defer(struct MHD_Connection *conn, void **req_cls, size_t *up
     return 0;
 }
 
+/* No graph route reads a body: a GET or HEAD with one is answered 413 rather
+ * than as if there were none. The body is not read; MHD closes the
+ * connection after this. */
+static enum MHD_Result reply_body_refused(server *s, struct MHD_Connection *conn,
+                                          server_route route, const char *method, const char *url)
+{
+    static const char msg[] = "request body not accepted: graph endpoints take no body\n";
+
+    return server_reply(s, conn, route, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+                        server_text_response(msg, sizeof(msg) - 1, CT_TEXT));
+}
+
 /* MHD calls this first when the headers are in, then once more when the
  * request is complete. Answering a bodiless request on the second call keeps
  * the connection alive for the next one (an answer queued on the first call
@@ -793,9 +930,12 @@ enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, cons
 
     (void)version;
     (void)upload_data;
+    server_conn_request_begin(s, conn); /* headers are in: no slow-header deadline now */
     if (server_request_defer(conn, req_cls, upload_data_size))
         return MHD_YES;
     route = match_graph_route(s, url);
+    if (!*req_cls && request_has_body(conn) && is_get_or_head(method))
+        return reply_body_refused(s, conn, route, method, url); /* other methods: 405 */
     acrm = request_header(conn, "Access-Control-Request-Method");
     /* The CORS layer sits in front of the router, as actix-cors wraps the
      * reference's App: a preflight is answered for any path. */
@@ -813,6 +953,10 @@ enum MHD_Result server_graph_access(void *cls, struct MHD_Connection *conn, cons
     case ROUTE_PATH:
     case ROUTE_PLAN:
         return handle_path(s, conn, route, method, url);
+    case ROUTE_CHANNELS:
+        return handle_channels(s, conn, method, url);
+    case ROUTE_BLOCKED:
+        return handle_blocked(s, conn, method, url);
     default:
         return handle_web(s, conn, method, url);
     }

@@ -23,10 +23,15 @@
 #include "policy/policy.h"
 #include "server/server_internal.h"
 
-#define CONNECTION_TIMEOUT_S 30u /* idle keep-alive or slow clients lose their slot */
+/* MHD's pool per connection holds the request line and headers, their parsed
+ * records and our response headers; limits.max_header_bytes is what a client
+ * may send, the rest is room for the records and the answer's headers. */
+#define CONNECTION_POOL_EXTRA 4096u
 
 /* Routes libmicrohttpd's own complaints (accept failures, bad requests it
- * answered itself) into our log. */
+ * answered itself) into our log, at debug: they are about clients (a closed
+ * connection, a malformed request, a limit reached), and at warn thousands of
+ * misbehaving clients would flood the log. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     char buf[512];
@@ -37,7 +42,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     n = strlen(buf);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
-    cincy_log(CINCY_LOG_WARN, "http", "%s", buf);
+    cincy_log(CINCY_LOG_DEBUG, "http", "%s", buf);
 }
 
 /* Fills ss with address:port. Returns the address family, or 0 if address
@@ -61,12 +66,15 @@ static int make_sockaddr(struct sockaddr_storage *ss, const char *address, int p
     return 0;
 }
 
-static int start_listener(struct MHD_Daemon **out, int *out_port, server *s, const char *what,
-                          const char *address, int port, MHD_AccessHandlerCallback handler,
-                          cincy_error *err)
+static int start_listener(struct MHD_Daemon **out, int *out_port, server_listener *l,
+                          const char *what, const char *address, int port,
+                          MHD_AccessHandlerCallback handler, cincy_error *err)
 {
+    server *s = l->s;
+    const server_config *c = &s->cfg;
     struct sockaddr_storage ss;
-    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* MHD_USE_ITC: MHD_quiesce_daemon needs it with a thread pool */
+    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     const union MHD_DaemonInfo *info;
     struct MHD_Daemon *d;
     int family = make_sockaddr(&ss, address, port);
@@ -80,8 +88,14 @@ static int start_listener(struct MHD_Daemon **out, int *out_port, server *s, con
     d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER,
                          mhd_logger, NULL, /* must come first */
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned int)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-                         CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+                         (unsigned int)c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned int)c->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned int)c->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         (unsigned int)c->max_connections_per_client,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)c->max_header_bytes + CONNECTION_POOL_EXTRA,
+                         MHD_OPTION_NOTIFY_CONNECTION, server_conn_notify, l,
+                         MHD_OPTION_NOTIFY_COMPLETED, server_conn_completed, l, MHD_OPTION_END);
     if (!d)
         return cincy_error_set(err, CINCY_ERROR, NULL, 0, "cannot listen on %s port %s:%d: %s",
                                what, address, port,
@@ -90,13 +104,6 @@ static int start_listener(struct MHD_Daemon **out, int *out_port, server *s, con
     *out_port = info && info->port ? (int)info->port : port;
     *out = d;
     return 0;
-}
-
-static int is_directory(const char *path)
-{
-    struct stat st;
-
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int server_start(server **out, const server_config *cfg, cincy_error *err)
@@ -111,6 +118,7 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
     server_metrics_init(&s->metrics);
     pthread_mutex_init(&s->reload_lock, NULL);
     pthread_mutex_init(&s->tar_lock, NULL);
+    pthread_rwlock_init(&s->cfg_lock, NULL);
     server_refresh_init(&s->refresh);
     if (server_config_copy(&s->cfg, cfg) < 0) {
         error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "out of memory");
@@ -118,19 +126,30 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
     }
     if (s->cfg.threads < 1)
         s->cfg.threads = 1;
+    server_limits_default(&s->cfg);
+    s->graph_listener = (server_listener){s, 1};
+    s->status_listener = (server_listener){s, 0};
+    if (server_conns_init(&s->conns) < 0) {
+        error = cincy_error_set(err, CINCY_ERROR, NULL, 0, "cannot start the connection reaper");
+        goto cleanup;
+    }
     if ((error = server_openapi_render(&s->openapi, &s->openapi_len, s->cfg.path_prefix, err)) < 0)
         goto cleanup;
-    s->web_ok = is_directory(s->cfg.web_dir);
-    if (s->cfg.web_dir && !s->web_ok)
+    /* The page is read once, here: requests are answered from memory only. */
+    error = s->cfg.web_dir ? server_web_load(&s->web, s->cfg.web_dir, err) : CINCY_OK;
+    if (error == CINCY_ENOTFOUND)
         cincy_log(CINCY_LOG_WARN, "server",
                   "web directory not found, the web page is off\t"
                   "directory=\"%s\"",
                   s->cfg.web_dir);
-    if ((error = start_listener(&s->graph_daemon, &s->graph_port, s, "graph", s->cfg.graph_address,
-                                s->cfg.graph_port, server_graph_access, err)) < 0 ||
-        (error =
-             start_listener(&s->status_daemon, &s->status_port, s, "status", s->cfg.status_address,
-                            s->cfg.status_port, server_status_access, err)) < 0)
+    else if (error < 0)
+        goto cleanup; /* out of memory */
+    if ((error = start_listener(&s->graph_daemon, &s->graph_port, &s->graph_listener, "graph",
+                                s->cfg.graph_address, s->cfg.graph_port, server_graph_access,
+                                err)) < 0 ||
+        (error = start_listener(&s->status_daemon, &s->status_port, &s->status_listener,
+                                "status", s->cfg.status_address, s->cfg.status_port,
+                                server_status_access, err)) < 0)
         goto cleanup;
     cincy_log(CINCY_LOG_INFO, "server", "listening\tgraph=%s:%d status=%s:%d threads=%u",
               s->cfg.graph_address, s->graph_port, s->cfg.status_address, s->status_port,
@@ -140,6 +159,22 @@ int server_start(server **out, const server_config *cfg, cincy_error *err)
 cleanup:
     server_stop(s);
     return error;
+}
+
+void server_limits_default(server_config *c)
+{
+    if (!c->max_connections)
+        c->max_connections = 1000;
+    if (!c->max_connections_per_client)
+        c->max_connections_per_client = 64;
+    if (!c->max_header_bytes)
+        c->max_header_bytes = 8192;
+    if (!c->idle_timeout)
+        c->idle_timeout = 30;
+    if (!c->request_timeout)
+        c->request_timeout = 10;
+    if (!c->shutdown_grace)
+        c->shutdown_grace = 20;
 }
 
 int server_graph_port(const server *s)
@@ -163,9 +198,12 @@ void server_stop(server *s)
         MHD_stop_daemon(s->graph_daemon); /* waits for its request threads */
     if (s->status_daemon)
         MHD_stop_daemon(s->status_daemon);
+    server_conns_destroy(&s->conns); /* no connection is left to reap */
+    pthread_rwlock_destroy(&s->cfg_lock);
     server_cache_destroy(&s->cache);
     server_views_destroy(&s->views);
     free(s->openapi);
+    server_web_free(s->web);
     server_metrics_destroy(&s->metrics);
     free_served_channels(s);
     pthread_mutex_destroy(&s->reload_lock);

@@ -164,6 +164,8 @@ typedef enum {
     ROUTE_GRAPH_DATA,   /* P/graph-data */
     ROUTE_PATH,         /* P/v1/path */
     ROUTE_PLAN,         /* P/v1/plan */
+    ROUTE_CHANNELS,     /* P/v1/channels */
+    ROUTE_BLOCKED,      /* P/v1/blocked */
     ROUTE_WEB,          /* static files of web.directory */
     ROUTE_GRAPH_OTHER,  /* anything else on the graph port */
     ROUTE_LIVENESS,
@@ -249,6 +251,60 @@ int server_status_render(char **out, size_t *out_len, server *s);
 int server_refresh_metrics(char **buf, size_t *len, server *s);
 
 /* ---------------------------------------------------------------------------
+ * Connection limits MHD lacks, and draining on shutdown (server/limits.c).
+ */
+typedef struct server_conn server_conn;
+
+typedef struct server_conns {
+    pthread_mutex_t lock;    /* guards everything below */
+    pthread_cond_t wake;     /* wakes the reaper to stop */
+    pthread_cond_t changed;  /* broadcast when a request completes */
+    pthread_t reaper;
+    int running, stop;       /* the reaper thread */
+    server_conn *head;       /* every open connection of both listeners */
+    size_t graph_in_flight;  /* requests being answered on the graph listener */
+    uint64_t reaped;         /* connections dropped for slow headers */
+} server_conns;
+
+/* The cls of a listener's MHD callbacks: which server, which listener. */
+typedef struct server_listener {
+    struct server *s;
+    int graph; /* 1: the graph listener */
+} server_listener;
+
+int server_conns_init(server_conns *cs);        /* starts the reaper; CINCY_ERROR */
+void server_conns_destroy(server_conns *cs);    /* after both daemons are stopped */
+/* MHD_OPTION_NOTIFY_CONNECTION and MHD_OPTION_NOTIFY_COMPLETED; cls is a listener. */
+void server_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code);
+void server_conn_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                           enum MHD_RequestTerminationCode toe);
+/* The access handlers call this when a request's headers are in. */
+void server_conn_request_begin(struct server *s, struct MHD_Connection *conn);
+/* Waits until no graph request is being answered or the monotonic deadline;
+ * returns the requests still in flight. */
+int server_drain(struct server *s, double deadline);
+double server_monotonic_now(void);
+/* A config built by hand (tests) leaves the limits at 0: sets the defaults. */
+void server_limits_default(server_config *c);
+
+/* ---------------------------------------------------------------------------
+ * Stopping and reconfiguring (server/lifecycle.c). Thread: the main thread.
+ */
+/* Readiness turns 503 ("shutting down") and the graph listener stops
+ * accepting; connections already open are still answered. */
+void server_shutdown_begin(struct server *s);
+int server_stopping(const struct server *s); /* Thread: any */
+/* Stops the refresh thread, waiting until the monotonic deadline (<= 0: for
+ * ever). -1 when the thread is still running at the deadline. */
+int server_refresh_halt(struct server *s, double deadline);
+/* Applies what may change at runtime from next (a loaded, valid config) and
+ * restarts the refresh thread, which refreshes at once; restart-only changes
+ * are logged and ignored. next is left with the replaced values: the caller
+ * clears it. Returns 0, or the refresh thread's start error (logged). */
+int server_reconfigure(struct server *s, server_config *next);
+
+/* ---------------------------------------------------------------------------
  * The server.
  */
 struct server {
@@ -256,7 +312,7 @@ struct server {
     struct MHD_Daemon *graph_daemon;
     struct MHD_Daemon *status_daemon;
     int graph_port, status_port; /* bound ports (resolved when 0 was asked) */
-    int web_ok;                  /* cfg.web_dir is a readable directory */
+    struct server_web *web;      /* the files of cfg.web_dir, read at start; NULL: no page */
     char *openapi;               /* the OpenAPI document for cfg.path_prefix, rendered at start */
     size_t openapi_len;
     server_cache cache;
@@ -268,6 +324,11 @@ struct server {
     server_refresh refresh;
     pthread_mutex_t tar_lock;    /* guards graph_data_tar */
     server_body *graph_data_tar; /* the loaded graph-data as .tar.gz, NULL before a load */
+    server_conns conns;          /* open connections, slow-header reaper */
+    server_listener graph_listener, status_listener; /* cls of the MHD callbacks */
+    atomic_int stopping;         /* SIGTERM seen: readiness answers 503 */
+    pthread_rwlock_t cfg_lock;   /* writers: server_reconfigure; readers: /status, /metrics,
+                                  * POST /refresh (they read the sources' settings) */
 };
 
 /* ---------------------------------------------------------------------------
@@ -294,11 +355,33 @@ enum MHD_Result server_status_access(void *cls, struct MHD_Connection *conn, con
                                      const char *upload_data, size_t *upload_data_size,
                                      void **req_cls);
 
-/* Static files of web.directory (server/web.c). url is the request path.
- * Returns 0 with an open fd (the caller owns it), its size and content type;
- * CINCY_ENOTFOUND for anything that is not a servable regular file. */
-int server_web_open(const server *s, const char *url, int *out_fd, uint64_t *out_size,
-                    const char **out_type);
+/* Static files of web.directory (server/web.c), read once into memory: no
+ * request path ever reaches the file system. */
+typedef struct server_web_file {
+    char *path;        /* "/index.html", "/js/app.mjs": the exact URL path served */
+    const char *type;  /* Content-Type (static text) */
+    server_body *body; /* the bytes, ETag and gzip variant (text types only) */
+} server_web_file;
+
+typedef struct server_web {
+    server_web_file *files; /* sorted by path */
+    size_t n;
+    size_t bytes; /* total of every file's bytes */
+} server_web;
+
+#define SERVER_WEB_FILES_MAX 1000
+#define SERVER_WEB_FILE_MAX (8u << 20)
+#define SERVER_WEB_TOTAL_MAX (64u << 20)
+
+/* Reads the regular files under dir (recursive; names starting with '.' and
+ * symlinks leading outside dir skipped; past the limits above a file is
+ * logged and skipped) into *out. CINCY_ENOTFOUND when dir is not a readable
+ * directory; CINCY_ERROR (out of memory). */
+int server_web_load(server_web **out, const char *dir, cincy_error *err);
+void server_web_free(server_web *w); /* NULL-safe */
+/* The file served for a decoded request path ("/" is "/index.html"), or NULL:
+ * an exact match against the table, nothing else. */
+const server_web_file *server_web_find(const server_web *w, const char *url);
 
 /* Queues resp with the status code, counts it and writes the debug access
  * log line; destroys resp. Shared by both listeners (server/http.c). */

@@ -4,6 +4,9 @@
  * talks to it with libcurl. Criterion runs each test in its own process, so
  * the published snapshot never leaks between tests.
  */
+#include <unistd.h>
+
+#include "server/server_internal.h"
 #include "server_fixture.h"
 
 TestSuite(server_http, .fini = stop, .timeout = 120);
@@ -396,12 +399,106 @@ Test(server_http, web_directory)
     assert_body(&r, 404, "");
     r = req("GET", graph_base, "/missing.html", NULL);
     assert_body(&r, 404, "");
+    r = req("GET", graph_base, "//etc/passwd", NULL); /* absolute path */
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/%2fetc%2fpasswd", NULL);
+    assert_body(&r, 404, "");
+    r = req("GET", graph_base, "/js/%2e%2e/%2e%2e/outside.txt", NULL);
+    assert_body(&r, 404, "");
     r = req("POST", graph_base, "/", NULL);
     assert_body(&r, 405, "");
     /* the graph routes are not shadowed by the page */
     r = req("GET", graph_base, "/api/upgrades_info/graph?channel=stable-4.1", NULL);
     cr_assert_eq(r.status, 200);
     stest_resp_free(&r);
+}
+
+/* The page is the set of files read at start: nothing written later is
+ * served, however it is named, and a symlink leading outside is not read. */
+Test(server_http, web_directory_is_a_fixed_set)
+{
+    char web[512], target[512], link[512];
+    stest_resp r;
+
+    start(1, NULL, 1);
+    TEST_SNPRINTF(web, "%s/web", tmp);
+    test_write(web, "late.html", "<p>late</p>\n");
+    r = req("GET", graph_base, "/late.html", NULL);
+    assert_body(&r, 404, "");
+    test_write(web, "index.html", "<h1>changed</h1>\n");
+    r = req("GET", graph_base, "/", NULL);
+    assert_body(&r, 200, "<h1>cincy</h1>\n"); /* the bytes read at start */
+    stop();
+
+    /* a symlink to a file outside is skipped at start; one inside is served */
+    test_tmpdir(tmp, sizeof(tmp));
+    TEST_SNPRINTF(web, "%s/w", tmp);
+    test_write(web, "index.html", "<h1>x</h1>\n");
+    test_write(tmp, "outside.txt", "outside\n");
+    TEST_SNPRINTF(target, "%s/outside.txt", tmp);
+    TEST_SNPRINTF(link, "%s/out.txt", web);
+    cr_assert_eq(symlink(target, link), 0);
+    TEST_SNPRINTF(link, "%s/in.html", web);
+    cr_assert_eq(symlink("index.html", link), 0);
+    {
+        char big[4096];
+        server_web *w = NULL;
+        const server_web_file *f;
+
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        test_write(web, "m/app.mjs", big);
+        test_write(web, "m/app.mjs.map", big);
+        test_write(web, "m/font.woff2", big);
+        cr_assert_eq(server_web_load(&w, web, NULL), 0);
+        f = server_web_find(w, "/m/app.mjs");
+        cr_assert_str_eq(f->type, "text/javascript; charset=utf-8");
+        cr_assert_not_null(f->body->gz); /* text: gzip variant made */
+        cr_assert_str_eq(server_web_find(w, "/m/app.mjs.map")->type, "application/json");
+        f = server_web_find(w, "/m/font.woff2");
+        cr_assert_str_eq(f->type, "font/woff2");
+        cr_assert_null(f->body->gz); /* binary: never compressed again */
+        cr_assert_eq(w->bytes, 3 * (sizeof(big) - 1) + strlen("<h1>x</h1>\n") * 2);
+        cr_assert_null(server_web_find(w, "/out.txt"));
+        cr_assert_not_null(server_web_find(w, "/in.html"));
+        cr_assert_not_null(server_web_find(w, "/"));
+        cr_assert_null(server_web_find(w, "/index.html/"));
+        cr_assert_eq(w->n, 5);
+        server_web_free(w);
+    }
+}
+
+Test(server_http, web_etag_gzip_and_cache_control)
+{
+    const char *gz[] = {"Accept-Encoding: gzip", NULL};
+    char etag[128], hdr[256], inm[200], type[128];
+    const char *cond[] = {inm, NULL};
+    stest_resp r;
+
+    start(1, NULL, 1);
+    r = req("GET", graph_base, "/", NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_not_null(stest_header(&r, "ETag", etag, sizeof(etag)));
+    cr_assert_str_eq(stest_header(&r, "Cache-Control", hdr, sizeof(hdr)), "no-cache");
+    stest_resp_free(&r);
+    TEST_SNPRINTF(inm, "If-None-Match: %s", etag);
+    r = req("GET", graph_base, "/index.html", cond);
+    cr_assert_str_eq(stest_header(&r, "ETag", hdr, sizeof(hdr)), etag);
+    assert_body(&r, 304, "");
+    r = req("GET", graph_base, "/js/app.js", NULL);
+    cr_assert_str_eq(stest_header(&r, "Cache-Control", hdr, sizeof(hdr)), "public, max-age=300");
+    cr_assert_str_eq(stest_header(&r, "Content-Type", type, sizeof(type)),
+                     "text/javascript; charset=utf-8");
+    assert_body(&r, 200, "console.log(1);\n");
+    /* a 15-byte page does not shrink: no gzip variant, identity bytes */
+    r = req("GET", graph_base, "/", gz);
+    cr_assert_null(stest_header(&r, "Content-Encoding", hdr, sizeof(hdr)));
+    assert_body(&r, 200, "<h1>cincy</h1>\n");
+    r = req("HEAD", graph_base, "/js/app.js", NULL);
+    assert_body(&r, 200, "");
+    r = req("DELETE", graph_base, "/js/app.js", NULL);
+    cr_assert_str_eq(stest_header(&r, "Allow", hdr, sizeof(hdr)), "GET, HEAD");
+    assert_body(&r, 405, "");
 }
 
 Test(server_http, empty_prefix)

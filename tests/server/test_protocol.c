@@ -473,11 +473,13 @@ Test(server_protocol, openapi_document)
         cr_assert(!strcmp(key, "/api/upgrades_info/graph") ||
                       !strcmp(key, "/api/upgrades_info/v1/graph") ||
                       !strcmp(key, "/api/upgrades_info/v1/path") ||
-                      !strcmp(key, "/api/upgrades_info/v1/plan"),
+                      !strcmp(key, "/api/upgrades_info/v1/plan") ||
+                      !strcmp(key, "/api/upgrades_info/v1/channels") ||
+                      !strcmp(key, "/api/upgrades_info/v1/blocked"),
                   "path %s", key);
         n++;
     }
-    cr_assert_eq(n, 4);
+    cr_assert_eq(n, 6);
     legacy = json_object_get(paths, "/api/upgrades_info/graph");
     v1 = json_object_get(paths, "/api/upgrades_info/v1/graph");
     /* the mandatory channel goes on the /graph path item only (quirk Q4) */
@@ -519,7 +521,7 @@ Test(server_protocol, openapi_with_empty_prefix)
     start(1, "", 0);
     doc = get_openapi("/openapi", NULL);
     paths = json_object_get(doc, "paths");
-    cr_assert_eq(json_object_size(paths), 4);
+    cr_assert_eq(json_object_size(paths), 6);
     cr_assert(has_required_param(json_object_get(json_object_get(paths, "/graph"), "parameters"),
                                  "channel"));
     cr_assert_not_null(json_object_get(paths, "/v1/graph"));
