@@ -391,21 +391,6 @@ cleanup:
     return error < 0 ? CINCY_ERROR : 0;
 }
 
-/* RFC 9110 §8.6: a 304 may carry Content-Length only as the 200's length;
- * MHD would write 0 for our empty response, so we set the header ourselves. */
-static struct MHD_Response *not_modified_length(struct MHD_Response *r, size_t len)
-{
-    char text[32];
-
-    if (r &&
-        MHD_set_response_options(r, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END) != MHD_YES) {
-        MHD_destroy_response(r);
-        return NULL;
-    }
-    snprintf(text, sizeof(text), "%zu", len);
-    return with_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH, text);
-}
-
 /* 304 when the client holds these bytes already, else the stored bytes (the
  * gzip variant when accepted), written zero-copy: the response takes over our
  * reference to the body and MHD drops it once the bytes are sent. */
@@ -419,8 +404,10 @@ static enum MHD_Result reply_body(server *s, struct MHD_Connection *conn, server
     enum MHD_Result ret;
 
     if (server_etag_matches(request_header(conn, "If-None-Match"), etag)) {
+        /* No Content-Length of ours: libmicrohttpd writes its own for a
+         * 304 whatever we set, and two of them make browsers refuse the
+         * answer (Chromium: ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_LENGTH). */
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        r = not_modified_length(r, gz ? body->gz_len : body->len);
         r = with_header(r, MHD_HTTP_HEADER_ETAG, etag); /* MHD copies: body may go after */
         r = with_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
         ret = graph_reply(s, conn, route, method, url, MHD_HTTP_NOT_MODIFIED, GRAPH_VARY, r);
@@ -725,8 +712,7 @@ static enum MHD_Result handle_graph_data(server *s, struct MHD_Connection *conn,
         return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "file_open_err", "graph-data tarball not available yet");
     if (server_etag_matches(request_header(conn, "If-None-Match"), tar->etag)) {
-        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        r = not_modified_length(r, tar->len);
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT); /* see reply_body */
         r = with_header(r, MHD_HTTP_HEADER_ETAG, tar->etag); /* MHD copies */
         server_body_unref(tar);
         return graph_reply(s, conn, route, method, url, MHD_HTTP_NOT_MODIFIED, CORS_VARY, r);
