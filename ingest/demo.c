@@ -225,7 +225,8 @@ static int buf_add(demo_state *st, const char *fmt, ...)
 
     for (;;) {
         va_start(ap, fmt);
-        n = vsnprintf(st->buf + st->len, st->cap - st->len, fmt, ap);
+        /* buf is NULL before the first growth: NULL + 0 is undefined in C. */
+        n = vsnprintf(st->buf ? st->buf + st->len : NULL, st->cap - st->len, fmt, ap);
         va_end(ap);
         if (n < 0)
             return CINCY_ERROR;

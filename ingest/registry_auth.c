@@ -149,7 +149,8 @@ static char *challenge_param(const char *ch, const char *param)
             continue;
         int boundary = p == ch || p[-1] == ' ' || p[-1] == ',';
         const char *v = p + pl;
-        p += pl;
+        /* No skipping ahead by pl here: at the end of the string that left
+         * p on the NUL and the loop's p++ read past it (found by fuzz_www_auth). */
         if (!boundary || *v != '=')
             continue;
         v++;
@@ -200,8 +201,11 @@ static int token_store(reg_client *cl, const char *scope, const char *token, dou
     return 0;
 }
 
-/* Asks the realm for a token for scope and caches it. */
-static int fetch_token(reg_conn *c, const char *scope, cincy_error *err)
+/* Asks the realm for a token for scope and caches it under key: the scope
+ * reg_add_auth looks tokens up by. They differ when a challenge names a
+ * scope of its own; keyed by that, the token was never sent and every
+ * retry drew the same 401 (found by fuzz_www_auth). */
+static int fetch_token(reg_conn *c, const char *scope, const char *key, cincy_error *err)
 {
     reg_client *cl = c->cl;
     reg_reply r = {0};
@@ -209,7 +213,7 @@ static int fetch_token(reg_conn *c, const char *scope, cincy_error *err)
     char *url = NULL, *realm = NULL, *service = NULL, *esc_scope = NULL, *esc_service = NULL;
     json_t *root = NULL, *tok, *exp;
     CURLcode rc;
-    double expiry;
+    double expiry, lifetime;
     int error = 0;
 
     pthread_mutex_lock(&cl->lock);
@@ -262,13 +266,16 @@ static int fetch_token(reg_conn *c, const char *scope, cincy_error *err)
         goto cleanup;
     }
     exp = json_object_get(root, "expires_in");
-    /* The spec's default lifetime is 60 s when expires_in is absent. */
-    expiry = reg_now() +
-             (json_is_integer(exp) && json_integer_value(exp) > 0 ? (double)json_integer_value(exp)
-                                                                  : 60.0) -
-             TOKEN_MARGIN_S;
+    /* The spec's default lifetime is 60 s when expires_in is absent. A
+     * lifetime shorter than twice the margin keeps half of it: with the whole
+     * margin taken off, the token was born expired and never sent (found by
+     * fuzz_www_auth with expires_in 5). */
+    lifetime = json_is_integer(exp) && json_integer_value(exp) > 0
+                   ? (double)json_integer_value(exp)
+                   : 60.0;
+    expiry = reg_now() + lifetime - (lifetime > 2 * TOKEN_MARGIN_S ? TOKEN_MARGIN_S : lifetime / 2);
     pthread_mutex_lock(&cl->lock);
-    if (token_store(cl, scope, json_string_value(tok), expiry) < 0)
+    if (token_store(cl, key, json_string_value(tok), expiry) < 0)
         error = ingest_oom(err);
     pthread_mutex_unlock(&cl->lock);
     cincy_log(CINCY_LOG_DEBUG, "ingest", "registry token obtained\tregistry=%s scope=%s", cl->host,
@@ -294,7 +301,7 @@ static char *default_scope(const reg_client *cl)
 int reg_note_challenge(reg_conn *c, const char *www_auth, const char *url, cincy_error *err)
 {
     reg_client *cl = c->cl;
-    char *realm = NULL, *service = NULL, *scope = NULL;
+    char *realm = NULL, *service = NULL, *scope = NULL, *key;
     int error = 0;
 
     if (www_auth && strncasecmp(www_auth, "bearer", 6) == 0) {
@@ -308,14 +315,18 @@ int reg_note_challenge(reg_conn *c, const char *www_auth, const char *url, cincy
         cl->realm = realm;
         cl->service = service;
         realm = service = NULL;
-        /* Drop the cached token of this scope: it was just refused. */
+        /* Drop the cached token: it was just refused (every token is kept
+         * under the repository's default scope, see fetch_token). */
         for (size_t i = 0; i < cl->ntokens; i++)
-            if (!scope || strcmp(cl->tokens[i].scope, scope) == 0)
-                cl->tokens[i].expiry = 0;
+            cl->tokens[i].expiry = 0;
         pthread_mutex_unlock(&cl->lock);
-        if (!scope && !(scope = default_scope(cl)))
+        if (!(key = default_scope(cl)) || (!scope && !(scope = strdup(key)))) {
+            free(key);
+            free(scope);
             return ingest_oom(err);
-        error = fetch_token(c, scope, err);
+        }
+        error = fetch_token(c, scope, key, err);
+        free(key);
     } else if (www_auth && strncasecmp(www_auth, "basic", 5) == 0) {
         if (!cl->basic)
             error = cincy_error_set(err, CINCY_ERROR, NULL, 0,
@@ -382,7 +393,7 @@ int reg_ensure_token(reg_conn *c, cincy_error *err)
     need = cl->challenge == 2 && !token_lookup(cl, scope);
     pthread_mutex_unlock(&cl->lock);
     if (need)
-        error = fetch_token(c, scope, err);
+        error = fetch_token(c, scope, scope, err);
     free(scope);
     return error;
 }

@@ -196,6 +196,10 @@ static int parse_repository(reg_client *cl, const char *repository, cincy_error 
     rlen = strlen(slash + 1);
     while (rlen && slash[1 + rlen - 1] == '/')
         rlen--;
+    if (rlen == 0) /* "host//": only slashes, no repository (found by fuzz_dockercfg) */
+        return cincy_error_set(err, CINCY_EINVALID, NULL, 0,
+                               "registry repository '%s' is not host[:port]/repository",
+                               repository);
     if (!(cl->host = strndup(rest, (size_t)(slash - rest))) ||
         !(cl->repo = strndup(slash + 1, rlen)) ||
         !(cl->base = reg_printf("%s://%s", plain ? "http" : "https", cl->host)))
