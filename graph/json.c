@@ -225,6 +225,7 @@ static int build_document(json_t *root, const graph_snapshot *s, graph_json_flav
 typedef struct dump_buf {
     char *p;
     size_t len, cap; /* cap > len once anything is reserved: room for the NUL */
+    int failed;      /* an append failed: the text has a hole, whatever jansson says */
 } dump_buf;
 
 static int dump_reserve(dump_buf *b, size_t extra)
@@ -247,8 +248,13 @@ static int dump_append(const char *data, size_t size, void *arg)
 {
     dump_buf *b = arg;
 
-    if (dump_reserve(b, size) < 0)
-        return -1; /* json_dump_callback stops and returns -1 */
+    /* jansson 2.14 ignores the result of some callbacks (dump_string's
+     * opening quote), so a failed append would leave a hole in otherwise
+     * "successful" output (tests/oom): remember the failure, refuse the rest. */
+    if (b->failed || dump_reserve(b, size) < 0) {
+        b->failed = 1;
+        return -1;
+    }
     memcpy(b->p + b->len, data, size);
     b->len += size;
     return 0;
@@ -258,7 +264,7 @@ int graph_snapshot_to_json(char **out, size_t *out_len, const graph_snapshot *s,
                            graph_json_flavor flavor)
 {
     json_t *root = json_object();
-    dump_buf b = {NULL, 0, 0};
+    dump_buf b = {NULL, 0, 0, 0};
     int error = CINCY_ERROR;
 
     assert(out && s);
@@ -271,7 +277,7 @@ int graph_snapshot_to_json(char **out, size_t *out_len, const graph_snapshot *s,
     error = CINCY_ERROR;
     if (dump_reserve(&b, graph_snapshot_node_count(s) * 300 +
                              graph_snapshot_edge_count(s) * 10 + 64) < 0 ||
-        json_dump_callback(root, dump_append, &b, JSON_COMPACT) < 0 ||
+        json_dump_callback(root, dump_append, &b, JSON_COMPACT) < 0 || b.failed ||
         dump_reserve(&b, 1) < 0)
         goto cleanup;
     b.p[b.len] = '\0';

@@ -311,7 +311,13 @@ static int load_raw(ingest_graph_data *gd, const char *dir, cincy_error *err)
 
     if ((error = read_required(&text, &len, dir, "raw/metadata.json", GD_RAW_MAX, err)) < 0)
         return error;
-    if (!(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
+    graph_json_oom_reset();
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (graph_json_oom_seen()) { /* jansson's own verdict is unreliable then */
+        error = ingest_oom(err);
+        goto cleanup;
+    }
+    if (!root) {
         error = cincy_error_set(err, CINCY_EINVALID, "raw/metadata.json", jerr.line,
                                 "invalid json: %s", jerr.text);
         goto cleanup;
@@ -334,11 +340,17 @@ static int load_raw(ingest_graph_data *gd, const char *dir, cincy_error *err)
             goto cleanup;
         /* Types are checked first, as the reference deserialises the whole
          * map before it looks at versions. */
-        if (graph_version_parse(&v, key, NULL) < 0) {
+        if ((error = graph_version_parse(&v, key, NULL)) == CINCY_ERROR) {
+            raw_meta_clear(&entry); /* out of memory: not a reason to drop the entry */
+            error = ingest_oom(err);
+            goto cleanup;
+        }
+        if (error < 0) {
             cincy_log(CINCY_LOG_WARN, "ingest",
                       "raw/metadata.json: ignoring entry '%.*s': not a valid version",
                       INGEST_QUOTE_MAX, key);
             raw_meta_clear(&entry);
+            error = 0; /* a skipped entry does not fail the load */
             continue;
         }
         graph_version_clear(&v);

@@ -133,8 +133,14 @@ static int get_string(const char **out, json_t *root, const char *name, const ch
 static int load_json(json_t **out, const char *text, size_t len, const char *file, cincy_error *err)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root;
 
+    graph_json_oom_reset();
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (graph_json_oom_seen()) { /* jansson's own verdict is unreliable then */
+        json_decref(root);
+        return ingest_oom(err);
+    }
     if (!root)
         return cincy_error_set(err, CINCY_EINVALID, file, jerr.line > 0 ? jerr.line : 0,
                                "invalid json: %s", jerr.text);

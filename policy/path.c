@@ -225,7 +225,9 @@ static int add_hop(path_ctx *c, size_t from, size_t to, size_t group, const char
     h->to = strdup(graph_snapshot_node_version(c->view, to));
     h->payload = dup_or_null(graph_snapshot_node_payload(c->view, to));
     h->conditional = group != NONE;
-    if (!h->from || !h->to || group_risks(&h->risks, &h->nrisks, c, group) < 0)
+    /* a payload lost to out of memory would be answered as null (tests/oom) */
+    if (!h->from || !h->to || (graph_snapshot_node_payload(c->view, to) && !h->payload) ||
+        group_risks(&h->risks, &h->nrisks, c, group) < 0)
         return CINCY_ERROR;
     return CINCY_OK;
 }
@@ -774,9 +776,14 @@ static int fill_arrays(json_t *root, const policy_path *p)
 
 char *policy_path_json(const policy_path *p)
 {
-    json_t *root = json_object();
+    json_t *root;
     char *text = NULL;
-    int bad = !root;
+    int bad;
+
+    /* A failed jansson allocation can leave a hole in json_dumps's text:
+     * any one fails the answer (graph/json_oom.c, tests/oom). */
+    graph_json_oom_reset();
+    bad = !(root = json_object());
 
     bad = bad || put(root, "channel", json_string(p->channel)) < 0;
     bad = bad || put(root, "arch", json_string(p->arch)) < 0;
@@ -794,5 +801,9 @@ char *policy_path_json(const policy_path *p)
     if (!bad)
         text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
+    if (text && graph_json_oom_seen()) {
+        free(text);
+        text = NULL;
+    }
     return text;
 }

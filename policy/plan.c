@@ -314,6 +314,10 @@ char *policy_plan_json(const policy_path *p, const policy_plan_input *in)
 
     if (!path_text)
         return NULL;
+    /* jansson can fail an allocation inside json_loads or json_dumps and
+     * still return a value with a hole: any one fails the answer
+     * (graph/json_oom.c, tests/oom). */
+    graph_json_oom_reset();
     /* The path answer is parsed back rather than rebuilt, so path and plan
      * can never disagree on the path part. */
     root = json_loads(path_text, 0, NULL);
@@ -328,5 +332,9 @@ char *policy_plan_json(const policy_path *p, const policy_plan_input *in)
         text = json_dumps(root, JSON_COMPACT);
     }
     json_decref(root);
+    if (text && graph_json_oom_seen()) {
+        free(text);
+        text = NULL;
+    }
     return text;
 }
