@@ -68,7 +68,7 @@ Test(server_config, shipped_example_parses)
     cr_assert_eq(cfg.status_port, 9080);
     cr_assert_str_eq(cfg.releases_dir, SRC "/config/../build/demo-releases");
     cr_assert_str_eq(cfg.graph_data_dir, SRC "/config/graph-data");
-    cr_assert_str_eq(cfg.web_dir, SRC "/config/../web");
+    cr_assert_str_eq(cfg.web_dir, SRC "/config/../build/web");
     server_config_clear(&cfg);
 }
 
