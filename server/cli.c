@@ -7,7 +7,7 @@
  *
  * `serve` blocks SIGINT, SIGTERM and SIGHUP before any thread starts, so every
  * libmicrohttpd thread inherits the mask and only the main thread's sigwait
- * sees them: SIGHUP reloads, SIGINT/SIGTERM stop cleanly.
+ * sees them: SIGHUP re-reads the config, SIGINT/SIGTERM stop within the grace period.
  */
 #include <limits.h>
 #include <signal.h>
@@ -73,7 +73,9 @@ static const char usage_text[] =
     "  --graph-data DIR     graph-data to read (required)\n"
     "  --out DIR            directory to write release records into (required)\n"
     "\n"
-    "signals (serve): SIGHUP reloads both sources now; SIGINT and SIGTERM stop.\n";
+    "signals (serve): SIGHUP re-reads the config file and refreshes the sources now;\n"
+    "  SIGINT and SIGTERM stop: readiness turns 503, requests in flight get up to\n"
+    "  shutdown_grace_seconds (default 20) to finish, then exit 0.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -266,9 +268,42 @@ static void log_urls(const server *s, const server_config *cfg)
               server_status_port(s));
 }
 
-/* Waits for signals until SIGINT or SIGTERM; SIGHUP asks the refresh
- * thread for an immediate reload. */
-static void run_until_stopped(server *s, const sigset_t *set)
+/* SIGHUP: re-reads the config file (with the command line's overrides on
+ * top) and applies what can change while serving; a file that does not load
+ * is refused with one log line and the running configuration stays. Either
+ * way the sources are refreshed now, as SIGHUP always did. */
+static void reload_config(server *s, const cli_opts *o)
+{
+    server_config next;
+    cincy_error err;
+    char msg[800];
+
+    if (!o->config) {
+        cincy_log(CINCY_LOG_INFO, "server", "SIGHUP: refreshing (no config file to re-read)");
+        server_refresh_trigger(s);
+        return;
+    }
+    cincy_log(CINCY_LOG_INFO, "server", "SIGHUP: re-reading the config\tfile=\"%s\"", o->config);
+    memset(&next, 0, sizeof(next));
+    cincy_error_clear(&err);
+    if (server_config_load(&next, o->config, &err) < 0) {
+        cincy_log(CINCY_LOG_ERROR, "server",
+                  "config reload refused, the running configuration stays: %s",
+                  cincy_error_format(&err, msg, sizeof(msg)));
+        server_refresh_trigger(s);
+    } else if (apply_overrides(&next, o) != 0) { /* said why on stderr */
+        cincy_log(CINCY_LOG_ERROR, "server",
+                  "config reload refused, the running configuration stays: %s lacks a source",
+                  o->config);
+        server_refresh_trigger(s);
+    } else {
+        server_reconfigure(s, &next); /* restarts the refresh thread: it refreshes at once */
+    }
+    server_config_clear(&next);
+}
+
+/* Waits for signals until SIGINT or SIGTERM, handling SIGHUP meanwhile. */
+static void run_until_stopped(server *s, const sigset_t *set, const cli_opts *o)
 {
     int sig;
 
@@ -276,14 +311,38 @@ static void run_until_stopped(server *s, const sigset_t *set)
         if (sigwait(set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            cincy_log(CINCY_LOG_INFO, "server", "SIGHUP: reloading");
-            server_refresh_trigger(s); /* a failure is logged and the old graph stays */
+            reload_config(s, o);
             continue;
         }
         cincy_log(CINCY_LOG_INFO, "server", "stopping\tsignal=%s",
                   sig == SIGINT ? "SIGINT" : "SIGTERM");
         return;
     }
+}
+
+/* Readiness 503 and no new connections first, then requests in flight get
+ * until the grace period ends; a refresh thread still inside a build is not
+ * waited for past it. Returns 0 when server_stop may run, -1 when the process
+ * must exit without freeing what that thread still uses. */
+static int stop_gracefully(server *s, unsigned grace)
+{
+    double deadline = server_monotonic_now() + grace;
+    int left;
+
+    server_shutdown_begin(s);
+    if ((left = server_drain(s, deadline)) > 0)
+        cincy_log(CINCY_LOG_WARN, "server",
+                  "grace period over, requests still in flight are cut off\tin_flight=%d "
+                  "shutdown_grace_seconds=%u",
+                  left, grace);
+    if (server_refresh_halt(s, deadline) < 0) {
+        cincy_log(CINCY_LOG_WARN, "server",
+                  "grace period over while the graph was loading: exiting without waiting "
+                  "for it\tshutdown_grace_seconds=%u",
+                  grace);
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -337,7 +396,11 @@ static int cmd_serve(int argc, char **argv)
         rc = print_error(&err);
         goto cleanup;
     }
-    run_until_stopped(s, &set);
+    run_until_stopped(s, &set, &o);
+    if (stop_gracefully(s, s->cfg.shutdown_grace) < 0) {
+        fflush(NULL);
+        _exit(0); /* the refresh thread still uses s: freeing it would be a crash */
+    }
     rc = 0;
 cleanup:
     server_stop(s);

@@ -47,6 +47,8 @@ typedef enum {
     FIELD_LOCATION,    /* git.url: a URL as written, a relative path resolved */
     FIELD_BRANCH,      /* git.branch */
     FIELD_COMMIT,      /* git.commit: 40 hex digits */
+    FIELD_CONNECTIONS, /* unsigned 1..1000000 */
+    FIELD_HEADER_SIZE, /* unsigned bytes 1024..1048576 */
 } field_kind;
 
 typedef struct key_spec {
@@ -116,6 +118,15 @@ static const key_spec web_keys[] = {
     {"directory", FIELD_DIR, offsetof(server_config, web_dir), NULL},
     {NULL, 0, 0, NULL},
 };
+static const key_spec limits_keys[] = {
+    {"max_connections", FIELD_CONNECTIONS, offsetof(server_config, max_connections), NULL},
+    {"max_connections_per_client", FIELD_CONNECTIONS,
+     offsetof(server_config, max_connections_per_client), NULL},
+    {"max_header_bytes", FIELD_HEADER_SIZE, offsetof(server_config, max_header_bytes), NULL},
+    {"idle_timeout_seconds", FIELD_TIMEOUT, offsetof(server_config, idle_timeout), NULL},
+    {"request_timeout_seconds", FIELD_TIMEOUT, offsetof(server_config, request_timeout), NULL},
+    {NULL, 0, 0, NULL},
+};
 static const key_spec top_keys[] = {
     {"log_level", FIELD_LOGLEVEL, offsetof(server_config, log_level), NULL},
     {"graph", FIELD_SECTION, 0, graph_keys},
@@ -124,6 +135,8 @@ static const key_spec top_keys[] = {
     {"web", FIELD_SECTION, 0, web_keys},
     {"registry", FIELD_SECTION, 0, registry_keys},
     {"state_dir", FIELD_DIR, offsetof(server_config, state_dir), NULL},
+    {"limits", FIELD_SECTION, 0, limits_keys},
+    {"shutdown_grace_seconds", FIELD_TIMEOUT, offsetof(server_config, shutdown_grace), NULL},
     {NULL, 0, 0, NULL},
 };
 
@@ -360,6 +373,20 @@ static int set_scalar_field(parse_ctx *p, const key_spec *k, const char *name, c
             return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
                                    "field '%s': expected an integer from 1 to 64, got '%.*s'", name,
                                    CONFIG_SHOW_MAX, s);
+        *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_CONNECTIONS:
+        if (!parse_int(s, 1, 1000000, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected an integer from 1 to 1000000, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
+        *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
+        return 0;
+    case FIELD_HEADER_SIZE:
+        if (!parse_int(s, 1024, 1048576, &n))
+            return cincy_error_set(p->err, CINCY_EINVALID, p->file, line_of(v),
+                                   "field '%s': expected bytes from 1024 to 1048576, got '%.*s'",
+                                   name, CONFIG_SHOW_MAX, s);
         *(unsigned *)((char *)cfg + k->offset) = (unsigned)n;
         return 0;
     case FIELD_TIMEOUT:
@@ -631,6 +658,12 @@ int server_config_defaults(server_config *cfg)
     cfg->poll_seconds = 300;
     cfg->registry_concurrency = 8;
     cfg->registry_timeout = 60;
+    cfg->max_connections = 1000;
+    cfg->max_connections_per_client = 64;
+    cfg->max_header_bytes = 8192;
+    cfg->idle_timeout = 30;
+    cfg->request_timeout = 10;
+    cfg->shutdown_grace = 20;
     cfg->log_level = CINCY_LOG_INFO;
     cfg->graph_address = strdup("127.0.0.1");
     cfg->status_address = strdup("127.0.0.1");

@@ -64,6 +64,17 @@ typedef struct server_config {
     char *upstream_url;             /* sources.upstream.url: another Cincinnati service */
     server_strv upstream_channels;  /* sources.upstream.channels */
     server_strv upstream_arches;    /* sources.upstream.arches (none: amd64) */
+    /* limits: (docs/security.md), applied to both listeners */
+    unsigned max_connections;            /* limits.max_connections per listener, default 1000 */
+    unsigned max_connections_per_client; /* limits.max_connections_per_client: per source
+                                          * address, default 64 */
+    unsigned max_header_bytes;           /* limits.max_header_bytes: request line + headers,
+                                          * default 8192 (431 or 414 beyond) */
+    unsigned idle_timeout;               /* limits.idle_timeout_seconds, default 30 */
+    unsigned request_timeout;            /* limits.request_timeout_seconds: headers complete
+                                          * within this of connecting, default 10 */
+    unsigned shutdown_grace;             /* shutdown_grace_seconds: in-flight requests get
+                                          * this long after SIGTERM, default 20 */
 } server_config;
 
 /* Fills cfg with the defaults above; directories NULL. Returns 0 or CINCY_ERROR. */

@@ -113,6 +113,22 @@ static enum MHD_Result reply_refresh(server *s, struct MHD_Connection *conn, con
                         server_text_response(scheduled, sizeof(scheduled) - 1, CT_JSON));
 }
 
+typedef enum MHD_Result (*reply_fn)(server *s, struct MHD_Connection *conn, const char *method,
+                                    const char *url);
+
+/* These read the sources' settings and the refresh state, which SIGHUP
+ * replaces under the write lock (server/lifecycle.c). */
+static enum MHD_Result locked_reply(server *s, struct MHD_Connection *conn, const char *method,
+                                    const char *url, reply_fn fn)
+{
+    enum MHD_Result ret;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    ret = fn(s, conn, method, url);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    return ret;
+}
+
 enum MHD_Result server_status_access(void *cls, struct MHD_Connection *conn, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_data_size,
@@ -124,13 +140,14 @@ enum MHD_Result server_status_access(void *cls, struct MHD_Connection *conn, con
 
     (void)version;
     (void)upload_data;
+    server_conn_request_begin(s, conn); /* headers are in: no slow-header deadline now */
     if (server_request_defer(conn, req_cls, upload_data_size))
         return MHD_YES; /* answered on the next call: keeps the connection */
     if (route == ROUTE_STATUS_OTHER)
         return server_reply(s, conn, route, method, url, MHD_HTTP_NOT_FOUND,
                             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
     if (route == ROUTE_REFRESH)
-        return reply_refresh(s, conn, method, url);
+        return locked_reply(s, conn, method, url, reply_refresh);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (r && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES) {
@@ -143,13 +160,16 @@ enum MHD_Result server_status_access(void *cls, struct MHD_Connection *conn, con
     case ROUTE_LIVENESS:
         return reply_text(s, conn, route, method, url, MHD_HTTP_OK, "ok\n");
     case ROUTE_READINESS:
+        if (server_stopping(s)) /* first, so the pod leaves the endpoints before we stop */
+            return reply_text(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "shutting down\n");
         if (graph_snapshot_generation() == 0)
             return reply_text(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
                               "no graph loaded yet\n");
         return reply_text(s, conn, route, method, url, MHD_HTTP_OK, "ok\n");
     case ROUTE_STATUS:
-        return reply_status(s, conn, method, url);
+        return locked_reply(s, conn, method, url, reply_status);
     default:
-        return reply_metrics(s, conn, method, url);
+        return locked_reply(s, conn, method, url, reply_metrics);
     }
 }

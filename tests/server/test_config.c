@@ -167,7 +167,8 @@ Test(server_config, unknown_keys)
                  "(expected one of address, port, path_prefix, threads)");
     assert_error("log_level: info\ngrpah:\n  port: 1\n", 2,
                  "t.yaml:2: unknown key 'grpah' "
-                 "(expected one of log_level, graph, status, sources, web, registry, state_dir)");
+                 "(expected one of log_level, graph, status, sources, web, registry, state_dir, "
+                 "limits, shutdown_grace_seconds)");
     assert_error("sources:\n  releases:\n    dir: x\n", 3,
                  "t.yaml:3: unknown key 'dir' in 'sources.releases' (expected one of directory, registry)");
     assert_error("status:\n  path_prefix: /x\n", 2,
