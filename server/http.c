@@ -430,23 +430,29 @@ static enum MHD_Result reply_body(server *s, struct MHD_Connection *conn, server
     return graph_reply(s, conn, route, method, url, MHD_HTTP_OK, GRAPH_VARY, r);
 }
 
-static enum MHD_Result reply_graph(server *s, struct MHD_Connection *conn, server_route route,
-                                   const char *method, const char *url, const char *type,
-                                   const char *channel, const char *arch)
+/* The body cached under (key, arch) for the current graph, rendered by render
+ * on a miss; 503 before the first graph. what names the body in a 500. */
+static enum MHD_Result reply_cached(server *s, struct MHD_Connection *conn, server_route route,
+                                    const char *method, const char *url, const char *type,
+                                    const char *key, const char *arch, server_render_fn render,
+                                    const char *what)
 {
-    /* Generation first, snapshot second (in render_graph): the bytes are then
-     * at least as new as the key they are cached under, never older. */
+    /* Generation first, snapshot second (in render): the bytes are then at
+     * least as new as the key they are cached under, never older. */
     uint64_t gen = graph_snapshot_generation();
     server_body *body = NULL;
-    int error = gen ? server_cache_fetch(&body, &s->cache, gen, channel, arch, render_graph, s)
+    int error = gen ? server_cache_fetch(&body, &s->cache, gen, key, arch, render, s)
                     : CINCY_ENOTFOUND;
+    char msg[64];
 
     if (error == CINCY_ENOTFOUND)
         return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
                            "service_unavailable", "no graph loaded yet");
-    if (error < 0)
+    if (error < 0) {
+        snprintf(msg, sizeof(msg), "failed to build the %s", what);
         return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "failed_plugin_execution", "failed to build the graph");
+                           "failed_plugin_execution", msg);
+    }
     return reply_body(s, conn, route, method, url, type, GRAPH_CACHE_CONTROL, body);
 }
 
@@ -472,7 +478,8 @@ static enum MHD_Result handle_graph(server *s, struct MHD_Connection *conn, serv
     if (!no_nul(p.arch, p.arch_len) || !policy_arch_valid(p.arch))
         return reply_invalid_param(s, conn, route, method, url, "arch", p.arch, p.arch_len,
                                    ARCH_REGEX);
-    return reply_graph(s, conn, route, method, url, type, p.channel, p.arch);
+    return reply_cached(s, conn, route, method, url, type, p.channel, p.arch, render_graph,
+                        "graph");
 }
 
 /* ---------------------------------------------------------------------------
@@ -786,31 +793,14 @@ static int render_web_api(server_body **out, const char *key, const char *arch, 
     return *out ? 0 : CINCY_ERROR;
 }
 
-static enum MHD_Result reply_web_api(server *s, struct MHD_Connection *conn, server_route route,
-                                     const char *method, const char *url, const char *key,
-                                     const char *arch)
-{
-    uint64_t gen = graph_snapshot_generation(); /* first, as for the graph */
-    server_body *body = NULL;
-    int error = gen ? server_cache_fetch(&body, &s->cache, gen, key, arch, render_web_api, s)
-                    : CINCY_ENOTFOUND;
-
-    if (error == CINCY_ENOTFOUND)
-        return reply_error(s, conn, route, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
-                           "service_unavailable", "no graph loaded yet");
-    if (error < 0)
-        return reply_error(s, conn, route, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "failed_plugin_execution", "failed to build the answer");
-    return reply_body(s, conn, route, method, url, CT_JSON, GRAPH_CACHE_CONTROL, body);
-}
-
 static enum MHD_Result handle_channels(server *s, struct MHD_Connection *conn, const char *method,
                                        const char *url)
 {
     if (!is_get_or_head(method))
         return reply_empty(s, conn, ROUTE_CHANNELS, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
                            "GET, HEAD");
-    return reply_web_api(s, conn, ROUTE_CHANNELS, method, url, CHANNELS_KEY, "");
+    return reply_cached(s, conn, ROUTE_CHANNELS, method, url, CT_JSON, CHANNELS_KEY, "",
+                        render_web_api, "answer");
 }
 
 static enum MHD_Result handle_blocked(server *s, struct MHD_Connection *conn, const char *method,
@@ -837,7 +827,7 @@ static enum MHD_Result handle_blocked(server *s, struct MHD_Connection *conn, co
     if (!(key = malloc(strlen(BLOCKED_KEY) + p.channel_len + 1)))
         return MHD_NO;
     sprintf(key, "%s%s", BLOCKED_KEY, p.channel);
-    ret = reply_web_api(s, conn, route, method, url, key, p.arch);
+    ret = reply_cached(s, conn, route, method, url, CT_JSON, key, p.arch, render_web_api, "answer");
     free(key);
     return ret;
 }
